@@ -1,0 +1,71 @@
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <exception>
+#include <string>
+
+#include "cli/command.hpp"
+#include "cli/version.hpp"
+#include "common/error.hpp"
+#include "common/log.hpp"
+
+namespace tspemu::cli {
+namespace {
+
+void print_error_line(const std::string& text) {
+  std::fprintf(stderr, "tspemu: error: %s\n", text.c_str());
+}
+
+}  // namespace
+
+int run_cli(int argc, char** argv) {
+  CLI::App app{
+      "tspemu: a distributed, deterministic emulator of Tensor Streaming Processor systems.\n"
+      "One MPI rank emulates one TSP; see `tspemu <subcommand> --help`.",
+      "tspemu"};
+  app.require_subcommand(0, 1);
+  app.set_version_flag(
+      "--version", [] { return version_text(); }, "Print version, build and library information");
+  std::string log_level = "warn";
+  app.add_option("--log-level", log_level,
+                 "Log verbosity on stderr: off, error, warn, info, debug, trace")
+      ->capture_default_str();
+
+  CommandTable table;
+  add_topo_command(app, table);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    std::fputs(app.help().c_str(), stdout);
+    return kExitOk;
+  } catch (const CLI::CallForAllHelp&) {
+    std::fputs(app.help("", CLI::AppFormatMode::All).c_str(), stdout);
+    return kExitOk;
+  } catch (const CLI::CallForVersion&) {
+    std::fputs(version_text().c_str(), stdout);
+    return kExitOk;
+  } catch (const CLI::ParseError& e) {
+    print_error_line(fmt::format("{} (see `tspemu --help`)", e.what()));
+    return kExitInputError;
+  }
+
+  try {
+    set_log_level(log_level);
+    const Action* action = table.chosen();
+    if (action == nullptr) {
+      std::fputs(app.help().c_str(), stderr);
+      print_error_line("no subcommand given");
+      return kExitInputError;
+    }
+    return (*action)();
+  } catch (const Error& e) {
+    print_error_line(e.what());
+    return e.exit_code();
+  } catch (const std::exception& e) {
+    print_error_line(fmt::format("internal error: {} (this is a tspemu bug)", e.what()));
+    return kExitRuntimeError;
+  }
+}
+
+}  // namespace tspemu::cli

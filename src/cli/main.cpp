@@ -1,0 +1,6 @@
+// The single tspemu executable: `tspemu <subcommand> ...` (DESIGN.md section 3).
+#include "cli/command.hpp"
+
+int main(int argc, char** argv) {
+  return tspemu::cli::run_cli(argc, argv);
+}
