@@ -1,8 +1,10 @@
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <exception>
 #include <string>
+#include <vector>
 
 #include "cli/command.hpp"
 #include "cli/version.hpp"
@@ -12,11 +14,25 @@
 namespace tspemu::cli {
 namespace {
 
+struct RegisteredCommand {
+  std::string name;
+  AddCommand add;
+};
+
+std::vector<RegisteredCommand>& registry() {
+  static std::vector<RegisteredCommand> commands;
+  return commands;
+}
+
 void print_error_line(const std::string& text) {
   std::fprintf(stderr, "tspemu: error: %s\n", text.c_str());
 }
 
 }  // namespace
+
+CommandRegistrar::CommandRegistrar(const char* name, AddCommand add) {
+  registry().push_back({name, add});
+}
 
 int run_cli(int argc, char** argv) {
   CLI::App app{
@@ -32,7 +48,10 @@ int run_cli(int argc, char** argv) {
       ->capture_default_str();
 
   CommandTable table;
-  add_topo_command(app, table);
+  auto commands = registry();
+  std::sort(commands.begin(), commands.end(),
+            [](const auto& a, const auto& b) { return a.name < b.name; });
+  for (const auto& command : commands) command.add(app, table);
 
   try {
     app.parse(argc, argv);

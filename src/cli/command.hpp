@@ -32,8 +32,13 @@ class CommandTable {
   std::vector<std::pair<CLI::App*, Action>> entries_;
 };
 
-// One per subcommand; each defined in its own cli/<name>_command.cpp.
-void add_topo_command(CLI::App& app, CommandTable& table);
+// Subcommands register themselves from their own file, so adding one touches no shared code:
+//   namespace { const CommandRegistrar reg{"topo", &add_topo_command}; }
+// run_cli() adds them in name order (so `--help` is stable).
+using AddCommand = void (*)(CLI::App& app, CommandTable& table);
+struct CommandRegistrar {
+  CommandRegistrar(const char* name, AddCommand add);
+};
 
 // Parses argv and runs the chosen subcommand; returns the process exit code.
 int run_cli(int argc, char** argv);
