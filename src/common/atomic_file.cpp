@@ -22,7 +22,10 @@ namespace {
 
 void write_file_atomically(const std::filesystem::path& path, std::span<const std::uint8_t> bytes) {
   const std::filesystem::path dir = path.has_parent_path() ? path.parent_path() : ".";
-  std::string tmpl = (dir / ("." + path.filename().string() + ".tmp.XXXXXX")).string();
+  // Built by appending: GCC 12 at -O3 reports a false -Wrestrict on `"." + std::string`.
+  std::string name(".");
+  name.append(path.filename().string()).append(".tmp.XXXXXX");
+  std::string tmpl = (dir / name).string();
   const int fd = ::mkstemp(tmpl.data());
   if (fd < 0) fail(path, "creating a temporary file", errno);
   const std::uint8_t* p = bytes.data();

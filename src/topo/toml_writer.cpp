@@ -1,0 +1,112 @@
+// topology_to_toml(): the explicit, resolved form of a topology (declared in topo/loader.hpp).
+#include <fmt/format.h>
+
+#include <string>
+
+#include "topo/loader.hpp"
+
+namespace tspemu {
+namespace {
+
+std::string toml_quoted(std::string_view text) {
+  std::string out = "\"";
+  for (const char c : text) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+          out += fmt::format("\\u{:04x}", static_cast<unsigned>(static_cast<unsigned char>(c)));
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out + "\"";
+}
+
+// Shortest round-trip text that TOML reads as a float (fmt prints 100.0 as "100").
+std::string toml_float(double value) {
+  std::string text = fmt::format("{}", value);
+  if (text.find_first_of(".eEn") == std::string::npos) text += ".0";
+  return text;
+}
+
+void append_link_params(std::string& out, const LinkParams& p, const LinkParams* defaults) {
+  auto differs = [&](auto member) { return defaults == nullptr || p.*member != defaults->*member; };
+  if (differs(&LinkParams::latency_cycles)) {
+    out += fmt::format("latency_cycles = {}\n", p.latency_cycles);
+  }
+  if (differs(&LinkParams::latency_min_cycles)) {
+    out += fmt::format("latency_min_cycles = {}\n", p.latency_min_cycles);
+  }
+  if (differs(&LinkParams::latency_max_cycles)) {
+    out += fmt::format("latency_max_cycles = {}\n", p.latency_max_cycles);
+  }
+  if (differs(&LinkParams::bandwidth_gbps)) {
+    out += fmt::format("bandwidth_gbps = {}\n", toml_float(p.bandwidth_gbps));
+  }
+  if (differs(&LinkParams::bit_error_rate)) {
+    out += fmt::format("bit_error_rate = {}\n", toml_float(p.bit_error_rate));
+  }
+  if (differs(&LinkParams::wire_bytes_per_vector)) {
+    out += fmt::format("wire_bytes_per_vector = {}\n", p.wire_bytes_per_vector);
+  }
+}
+
+}  // namespace
+
+std::string topology_to_toml(const Topology& topology) {
+  std::string out;
+  out += fmt::format("# Resolved topology written by tspemu: the explicit form of '{}'.\n",
+                     topology.name());
+  out += fmt::format("# digest {}\n", topology.digest().hex());
+  out += fmt::format("name = {}\n\n", toml_quoted(topology.name()));
+
+  const ChipParams& chip = topology.chip();
+  out += "[chip]\n";
+  out += fmt::format("clock_mhz = {}\n", toml_float(chip.clock_mhz));
+  for (const ChipIntParam& p : chip_int_params()) {
+    out += fmt::format("{} = {}\n", p.key, chip.*(p.member));
+  }
+  for (const auto& [mnemonic, o] : chip.op_timing) {
+    out += fmt::format("\n[chip.op_timing.{}]\n", toml_quoted(mnemonic));
+    if (o.skew_cycles) out += fmt::format("skew_cycles = {}\n", *o.skew_cycles);
+    if (o.func_delay_cycles) out += fmt::format("func_delay_cycles = {}\n", *o.func_delay_cycles);
+    if (o.occupancy_cycles) out += fmt::format("occupancy_cycles = {}\n", *o.occupancy_cycles);
+  }
+  for (LinkClass cls : kLinkClasses) {
+    out += fmt::format("\n[link_class.{}]\n", link_class_name(cls));
+    append_link_params(out, topology.link_classes()[static_cast<std::size_t>(cls)], nullptr);
+  }
+  if (const auto& plan = topology.port_plan()) {
+    out += fmt::format("\n[port_plan]\nlocal_ports = {}\nglobal_ports = {}\n", plan->local_ports,
+                       plan->global_ports);
+  }
+  for (const TspInfo& t : topology.tsps()) {
+    out += fmt::format("\n[[tsp]]  # {}\nnode = {}\nrack = {}\n", t.id.value, t.node.value,
+                       t.rack.value);
+    if (t.spare) out += "spare = true\n";
+  }
+  for (const Link& l : topology.links()) {
+    out += fmt::format(
+        "\n[[link]]  # {}\na = {{ tsp = {}, port = {} }}\nb = {{ tsp = {}, port = {} }}\nclass = "
+        "\"{}\"\n",
+        l.id.value, l.a.tsp.value, l.a.port.value, l.b.tsp.value, l.b.port.value,
+        link_class_name(l.cls));
+    append_link_params(out, l.params, &topology.link_classes()[static_cast<std::size_t>(l.cls)]);
+  }
+  return out;
+}
+
+}  // namespace tspemu
