@@ -4,7 +4,7 @@
 # DESIGN.md's order: cli -> runtime -> {compiler, net, clock, chip} -> {topo, isa} -> common.
 
 set(TSPEMU_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast
-    -Wcast-align -Wnull-dereference -Wimplicit-fallthrough
+    -Wcast-align -Wimplicit-fallthrough
     # Designated initialisers that name only some members are how tspemu builds contexts.
     -Wno-missing-field-initializers)
 
