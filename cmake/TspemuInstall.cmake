@@ -7,7 +7,7 @@ install(TARGETS tspemu ${_tspemu_layers} EXPORT tspemuTargets
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(DIRECTORY src/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/tspemu
-        FILES_MATCHING PATTERN "*.hpp" PATTERN "detail" EXCLUDE PATTERN "cli" EXCLUDE)
+        FILES_MATCHING PATTERN "*.hpp" PATTERN "cli" EXCLUDE)
 install(EXPORT tspemuTargets NAMESPACE tspemu:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/tspemu)
 configure_package_config_file(cmake/tspemuConfig.cmake.in
   ${CMAKE_CURRENT_BINARY_DIR}/tspemuConfig.cmake INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/tspemu)
@@ -16,4 +16,4 @@ write_basic_package_version_file(${CMAKE_CURRENT_BINARY_DIR}/tspemuConfigVersion
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/tspemuConfig.cmake
               ${CMAKE_CURRENT_BINARY_DIR}/tspemuConfigVersion.cmake
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/tspemu)
-install(DIRECTORY topologies programs DESTINATION ${CMAKE_INSTALL_DATADIR}/tspemu)
+install(DIRECTORY topologies programs DESTINATION ${CMAKE_INSTALL_DATADIR}/tspemu OPTIONAL)
