@@ -3,8 +3,10 @@
 
 macro(tspemu_require found debian_package what)
   if(NOT ${found})
-    message(FATAL_ERROR "tspemu: ${what} not found: install the Debian package '${debian_package}' "
-                        "(or run launch/setup, which installs everything)")
+    # NOTICE prints the line as is (FATAL_ERROR text gets re-wrapped), so the hint stays one line.
+    message(NOTICE "tspemu: ${what} not found: install the Debian package '${debian_package}' "
+                   "(or run launch/setup, which installs everything)")
+    message(FATAL_ERROR "tspemu: missing dependency ${what}")
   endif()
 endmacro()
 
