@@ -35,6 +35,7 @@ CommandRegistrar::CommandRegistrar(const char* name, AddCommand add) {
 }
 
 int run_cli(int argc, char** argv) {
+  set_process_arguments(argc, argv);
   CLI::App app{
       "tspemu: a distributed, deterministic emulator of Tensor Streaming Processor systems.\n"
       "One MPI rank emulates one TSP; see `tspemu <subcommand> --help`.",

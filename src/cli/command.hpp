@@ -40,6 +40,9 @@ struct CommandRegistrar {
   CommandRegistrar(const char* name, AddCommand add);
 };
 
+// Commands that start MPI need the process's argc/argv (MPI_Init_thread); run_cli records them.
+void set_process_arguments(int argc, char** argv);
+
 // Parses argv and runs the chosen subcommand; returns the process exit code.
 int run_cli(int argc, char** argv);
 

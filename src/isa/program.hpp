@@ -17,6 +17,7 @@ namespace tspemu {
 struct MemPlacement {
   std::vector<QueueId> slices;  // kind == mem; one per byte of the dtype
   std::int32_t address = 0;     // first row, 0..8191
+  friend bool operator==(const MemPlacement&, const MemPlacement&) = default;
   template <class Archive>
   void serialize(Archive& archive) {
     archive(slices, address);
@@ -30,6 +31,7 @@ struct DataInit {
   std::vector<std::uint8_t> bytes;  // literal/file: row-major, little-endian elements of dtype
   std::uint64_t seed = 0;           // seeded_uniform
   double low = 0.0, high = 0.0;     // seeded_uniform: [low, high) (integers: [low, high])
+  friend bool operator==(const DataInit&, const DataInit&) = default;
   template <class Archive>
   void serialize(Archive& archive) {
     archive(kind, bytes, seed, low, high);
@@ -44,10 +46,21 @@ struct DataSegment {
   MemPlacement at;
   DataInit init;
   bool is_output = false;
+  // false for a `.region` (result-only area): its rows hold no value until the program writes
+  // them, so reading one first is an "uninitialised SRAM read"; init is then Kind::zero and
+  // unused. true for `.data`: the rows are loaded from init before the program starts.
+  bool initialized = true;
   SourceLocation where;
+  // Equality ignores `where` (like Instruction's): a disassembled and reassembled program is equal.
+  friend bool operator==(const DataSegment& a, const DataSegment& b) {
+    return a.name == b.name && a.dtype == b.dtype && a.rows == b.rows && a.columns == b.columns &&
+           a.at == b.at && a.init == b.init && a.is_output == b.is_output &&
+           a.initialized == b.initialized;
+  }
   template <class Archive>
   void serialize(Archive& archive) {
-    archive(name, dtype, rows, columns, at, init, is_output, where.file, where.line, where.column);
+    archive(name, dtype, rows, columns, at, init, is_output, initialized, where.file, where.line,
+            where.column);
   }
 };
 
@@ -55,6 +68,7 @@ struct DataSegment {
 struct LaneMap {
   std::string name;
   std::vector<std::int16_t> lanes;
+  friend bool operator==(const LaneMap&, const LaneMap&) = default;
   template <class Archive>
   void serialize(Archive& archive) {
     archive(name, lanes);
@@ -64,6 +78,7 @@ struct LaneMap {
 struct QueueProgram {
   QueueId queue;
   std::vector<Instruction> instructions;
+  friend bool operator==(const QueueProgram&, const QueueProgram&) = default;
   template <class Archive>
   void serialize(Archive& archive) {
     archive(queue, instructions);
@@ -75,6 +90,7 @@ struct TspProgram {
   std::vector<QueueProgram> queues;  // sorted by QueueId
   std::vector<DataSegment> data;     // in declaration order
   std::vector<LaneMap> maps;
+  friend bool operator==(const TspProgram&, const TspProgram&) = default;
   template <class Archive>
   void serialize(Archive& archive) {
     archive(tsp, queues, data, maps);
@@ -84,6 +100,7 @@ struct TspProgram {
 struct Program {
   std::string source_name;       // .tsa or graph file it came from
   std::vector<TspProgram> tsps;  // sorted by TspId
+  friend bool operator==(const Program&, const Program&) = default;
   template <class Archive>
   void serialize(Archive& archive) {
     archive(source_name, tsps);

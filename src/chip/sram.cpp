@@ -1,0 +1,101 @@
+#include "chip/sram.hpp"
+
+#include <bit>
+
+#include "common/error.hpp"
+
+namespace tspemu {
+
+Sram::Sram(int slices, int rows_per_slice, bool timing_only)
+    : slices_(slices), rows_(rows_per_slice), timing_only_(timing_only) {
+  TSPEMU_ASSERT(slices >= 1 && rows_per_slice >= kRowsPerPage && rows_per_slice % kRowsPerPage == 0,
+                "SRAM geometry");
+  written_.assign(static_cast<std::size_t>(slices),
+                  std::vector<std::uint64_t>((static_cast<std::size_t>(rows_per_slice) + 63) / 64));
+  pages_.resize(static_cast<std::size_t>(slices));
+}
+
+const Vector* Sram::find_row(int slice, int row) const {
+  TSPEMU_ASSERT(slice >= 0 && slice < slices_ && row >= 0 && row < rows_, "SRAM row out of range");
+  const auto& table = pages_[static_cast<std::size_t>(slice)];
+  const auto page = static_cast<std::size_t>(row / kRowsPerPage);
+  if (page >= table.size() || !table[page]) return nullptr;
+  return &table[page]->rows[static_cast<std::size_t>(row % kRowsPerPage)];
+}
+
+bool Sram::read(int slice, int row, Vector& out) const {
+  if (!initialised(slice, row)) return false;
+  const Vector* v = find_row(slice, row);
+  if (v != nullptr) {
+    out = *v;
+  } else {
+    out = Vector{};
+  }
+  return true;
+}
+
+Sram::Page& Sram::page_for_write(int slice, int row) {
+  TSPEMU_ASSERT(slice >= 0 && slice < slices_ && row >= 0 && row < rows_, "SRAM row out of range");
+  auto& table = pages_[static_cast<std::size_t>(slice)];
+  if (table.empty()) table.resize(static_cast<std::size_t>(rows_ / kRowsPerPage));
+  auto& page = table[static_cast<std::size_t>(row / kRowsPerPage)];
+  if (!page) {
+    page = std::make_unique<Page>();
+    ++touched_pages_;
+  }
+  return *page;
+}
+
+void Sram::write(int slice, int row, const Vector& value) {
+  written_[static_cast<std::size_t>(slice)][static_cast<std::size_t>(row) >> 6] |= std::uint64_t{1}
+                                                                                   << (row & 63);
+  if (timing_only_) return;
+  page_for_write(slice, row).rows[static_cast<std::size_t>(row % kRowsPerPage)] = value;
+}
+
+void Sram::write_byte(int slice, int row, int lane, std::uint8_t value) {
+  written_[static_cast<std::size_t>(slice)][static_cast<std::size_t>(row) >> 6] |= std::uint64_t{1}
+                                                                                   << (row & 63);
+  if (timing_only_) return;
+  page_for_write(slice, row)
+      .rows[static_cast<std::size_t>(row % kRowsPerPage)][static_cast<std::size_t>(lane)] = value;
+}
+
+void Sram::declare_zero(int slice, int first_row, int count) {
+  TSPEMU_ASSERT(
+      slice >= 0 && slice < slices_ && first_row >= 0 && count >= 0 && first_row + count <= rows_,
+      "zero-filled SRAM region out of range");
+  auto& bits = written_[static_cast<std::size_t>(slice)];
+  for (int r = first_row; r < first_row + count; ++r) {
+    bits[static_cast<std::size_t>(r) >> 6] |= std::uint64_t{1} << (r & 63);
+  }
+}
+
+BankPorts::BankPorts(int slices, int window_cycles) : slices_(slices) {
+  const int ring = static_cast<int>(std::bit_ceil(static_cast<unsigned>(window_cycles + 1)));
+  mask_ = static_cast<std::uint64_t>(ring - 1);
+  uses_.resize(static_cast<std::size_t>(slices) * static_cast<std::size_t>(ring));
+}
+
+BankPorts::Conflict BankPorts::reserve(int slice, Cycle cycle, Access access, std::uint32_t banks,
+                                       std::int64_t owner) {
+  TSPEMU_ASSERT(slice >= 0 && slice < slices_, "slice out of range");
+  Use& use = uses_[static_cast<std::size_t>(slice) * (mask_ + 1) +
+                   (static_cast<std::uint64_t>(cycle) & mask_)];
+  if (use.cycle != cycle) use = Use{cycle};
+  using Kind = Conflict::Kind;
+  if (access == Access::read) {
+    if (use.read_banks != 0) return {Kind::second_read, use.read_owner};
+    if ((use.write_banks & banks) != 0) return {Kind::same_bank, use.write_owner};
+    use.read_banks = banks;
+    use.read_owner = owner;
+  } else {
+    if (use.write_banks != 0) return {Kind::second_write, use.write_owner};
+    if ((use.read_banks & banks) != 0) return {Kind::same_bank, use.read_owner};
+    use.write_banks = banks;
+    use.write_owner = owner;
+  }
+  return {};
+}
+
+}  // namespace tspemu

@@ -1,0 +1,95 @@
+#pragma once
+// The stream registers of one TSP as diagonals in (position, cycle) (DESIGN.md section 4, "Streams
+// are diagonals"; /work/notes/isa-design.md "Streams").
+//
+// A value written on eastward stream s at position p in cycle t is seen by a reader at position
+// q > p in cycle t + (q - p), unless a write on the same diagonal nearer to q (p < p' < q) has
+// overwritten it; westward mirrors this (q < p, cycle t + (p - q)). A writer never sees its own
+// write (the stream register is registered), and a value falls off the chip after the last
+// position. So a read is a lookup on one diagonal (key t - p eastward, t + p westward) instead of
+// shifting 64 streams x positions x 320 bytes every cycle.
+//
+// Storage: per stream a ring of diagonals indexed by key modulo a power of two >= 2 x positions.
+// Every diagonal a reader can still reach lies in a window of `positions` consecutive keys, so a
+// ring slot is reused (and its old diagonal dropped) only after that diagonal has left the chip:
+// memory is bounded by streams x ring x writers-per-diagonal, whatever the run length. Reads and
+// writes cost O(writers on the diagonal), in practice O(1).
+//
+// Contract (what the engine guarantees): writes come in non-decreasing cycle order, and a read at
+// cycle t never happens after a write at a cycle later than t + (ring - positions). The engine
+// lands every write at its own cycle before reading at that cycle, which satisfies both.
+//
+// Threads: const member functions may run concurrently with each other; writes may not run
+// concurrently with anything.
+
+#include <cstdint>
+#include <vector>
+
+#include "common/ids.hpp"
+#include "common/vector.hpp"
+#include "isa/opcode.hpp"
+
+namespace tspemu {
+
+class StreamFile {
+ public:
+  // timing_only keeps presence (who wrote when) but no bytes: every hit reads as a zero vector.
+  enum class Mode : std::uint8_t { data, timing_only };
+
+  // What a read found: the value (nullptr if the stream holds nothing there) and its writer.
+  struct Hit {
+    const Vector* value = nullptr;
+    int writer_position = -1;
+    Cycle write_cycle = -1;
+    [[nodiscard]] explicit operator bool() const { return value != nullptr; }
+  };
+
+  StreamFile(int positions, int streams_per_direction, Mode mode = Mode::data);
+
+  // false if this stream already received a write at this position in this cycle (the caller
+  // reports the ScheduleError; the first value is kept). position must be in [0, positions).
+  [[nodiscard]] bool write(Direction direction, int stream, int position, Cycle cycle,
+                           const Vector& value);
+
+  // The value the stream register at (position, cycle) holds for a unit reading it.
+  [[nodiscard]] Hit read(Direction direction, int stream, int position, Cycle cycle) const;
+
+  [[nodiscard]] int positions() const { return positions_; }
+  [[nodiscard]] int streams_per_direction() const { return streams_; }
+  [[nodiscard]] Mode mode() const { return mode_; }
+  // Diagonal entries currently stored (live or not yet reused): bounded, see the header comment.
+  [[nodiscard]] std::size_t stored_entries() const;
+  // Upper bound of stored_entries() for a run in which at most `writers` positions write one
+  // diagonal of one stream.
+  [[nodiscard]] std::size_t ring_slots() const { return slots_.size(); }
+
+ private:
+  struct Entry {
+    std::int32_t position = 0;
+    Cycle cycle = 0;
+    std::uint32_t value_index = 0;  // into Slot::values (data mode)
+  };
+  struct Slot {
+    Cycle key = kNoKey;
+    std::vector<Entry> entries;
+    std::vector<Vector> values;
+  };
+  static constexpr Cycle kNoKey = INT64_MIN;
+
+  [[nodiscard]] std::size_t slot_index(Direction direction, int stream, Cycle key) const {
+    const auto d = static_cast<std::size_t>(direction == Direction::east ? 0 : 1);
+    return ((d * static_cast<std::size_t>(streams_) + static_cast<std::size_t>(stream))
+            << ring_bits_) |
+           (static_cast<std::uint64_t>(key) & ring_mask_);
+  }
+
+  int positions_;
+  int streams_;
+  Mode mode_;
+  int ring_bits_;
+  std::uint64_t ring_mask_;
+  Cycle latest_write_cycle_ = INT64_MIN;
+  std::vector<Slot> slots_;
+};
+
+}  // namespace tspemu

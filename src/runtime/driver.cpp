@@ -1,0 +1,212 @@
+#include "runtime/driver.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "net/link_model.hpp"
+
+namespace tspemu {
+
+struct RunDriver::Local {
+  TspId tsp;
+  std::unique_ptr<Engine> engine;
+  Hasher sent_log;
+  std::int64_t vectors_sent = 0;
+  std::int64_t vectors_received = 0;
+  std::int64_t fec_corrected = 0;
+  std::vector<std::int64_t> link_vectors;
+};
+
+std::shared_ptr<const NetworkLayout> network_layout_of(const Topology& topology) {
+  std::vector<LinkSpec> links;
+  links.reserve(topology.link_count());
+  for (const Link& link : topology.links()) {
+    LinkModelParams params;
+    params.latency_cycles = link.params.latency_cycles;
+    params.latency_min_cycles = link.params.latency_min_cycles;
+    params.latency_max_cycles = link.params.latency_max_cycles;
+    params.bandwidth_gbps = link.params.bandwidth_gbps;
+    params.bit_error_rate = link.params.bit_error_rate;
+    links.push_back(LinkSpec{link.id, link.a.tsp, link.a.port, link.b.tsp, link.b.port, params});
+  }
+  return std::make_shared<const NetworkLayout>(NetworkLayout::with_default_window(
+      static_cast<std::int64_t>(topology.tsp_count()), std::move(links),
+      topology.chip().hac_period_cycles, topology.chip().clock_mhz));
+}
+
+Digest128 combine_tsp_digests(std::span<const Digest128> tsp_digests) {
+  Hasher h;
+  h.str("tspemu-run").u64(tsp_digests.size());
+  for (const Digest128& d : tsp_digests) h.digest(d);
+  return h.finish();
+}
+
+RunDriver::RunDriver(const Topology& topology, const ChipConfig& chip, const Bundle& bundle,
+                     Transport& transport, DriverOptions options)
+    : topology_(topology), transport_(transport), options_(options) {
+  EngineOptions engine_options;
+  engine_options.shuffle_seed = options.shuffle_seed;
+  engine_options.timing_only = options.timing_only;
+  engine_options.network = true;
+  engine_options.hac_period_cycles = topology.chip().hac_period_cycles;
+  static const TspProgram kEmptyProgram{};
+  for (const TspId tsp : transport.local_tsps()) {
+    const TspProgram* program = &kEmptyProgram;
+    for (const auto& p : bundle.program.tsps) {
+      if (p.tsp == tsp) program = &p;
+    }
+    TspProgram owned;
+    if (program == &kEmptyProgram) {
+      owned.tsp = tsp;
+      program = &owned;
+    }
+    locals_.push_back(Local{tsp, std::make_unique<Engine>(*program, chip, engine_options), Hasher{},
+                            0, 0, 0, std::vector<std::int64_t>(topology.link_count(), 0)});
+  }
+  for (auto& v : link_sequence_) v.assign(topology.link_count(), 0);
+  for (auto& v : link_last_send_) v.assign(topology.link_count(), Cycle{-1} << 40);
+}
+
+RunDriver::~RunDriver() = default;
+
+DriverOutcome RunDriver::run() {
+  const WindowClock& clock = transport_.layout().window();
+  DriverOutcome outcome;
+  outcome.window_cycles = clock.window_cycles();
+  std::vector<Outbox> outboxes;  // outboxes[i] belongs to locals_[i]; reused every window
+  outboxes.reserve(locals_.size());
+  for (const Local& local : locals_) outboxes.emplace_back(transport_.layout(), local.tsp);
+  std::vector<std::vector<InFlightVector>> incoming(locals_.size());
+
+  WindowIndex window = 0;
+  for (;;) {
+    const Cycle end = clock.end(window);
+    for (std::size_t i = 0; i < locals_.size(); ++i) {
+      Local& local = locals_[i];
+      Outbox& outbox = outboxes[i];
+      local.engine->run_until(end);
+      outbox.clear();
+      for (const C2cSend& send : local.engine->take_sends()) {
+        const auto link_id = topology_.link_at(local.tsp, send.port);
+        if (!link_id) {
+          throw ScheduleError(
+              fmt::format("SEND on C2C port {}: no link is attached to that port in "
+                          "topology '{}'",
+                          send.port.value, topology_.name()),
+              ErrorContext{.where = send.where,
+                           .tsp = local.tsp.value,
+                           .cycle = send.send_cycle,
+                           .queue = fmt::format("C2C{}", send.port.value)});
+        }
+        const Link& link = topology_.link(*link_id);
+        const int direction = link.a.tsp == local.tsp && link.a.port == send.port ? 0 : 1;
+        const Endpoint& far = direction == 0 ? link.b : link.a;
+        const Cycle serialisation =
+            serialisation_cycles(link.params.bandwidth_gbps, topology_.chip().clock_mhz,
+                                 static_cast<int>(link.params.wire_bytes_per_vector));
+        Cycle& last = link_last_send_[direction][link_id->index()];
+        if (send.send_cycle - last < serialisation) {
+          throw ScheduleError(
+              fmt::format("SEND on link {} (TSP {} port {} -> TSP {} port {}) at cycle {} is {} "
+                          "cycles after the previous one at cycle {}; a {}-byte vector needs {} "
+                          "cycles on a {} Gb/s link",
+                          link_id->value, local.tsp.value, send.port.value, far.tsp.value,
+                          far.port.value, send.send_cycle, send.send_cycle - last, last,
+                          link.params.wire_bytes_per_vector, serialisation,
+                          link.params.bandwidth_gbps),
+              ErrorContext{.where = send.where,
+                           .tsp = local.tsp.value,
+                           .cycle = send.send_cycle,
+                           .queue = fmt::format("C2C{}", send.port.value)});
+        }
+        last = send.send_cycle;
+        InFlightVector v;
+        v.link = *link_id;
+        v.src = local.tsp;
+        v.src_port = send.port;
+        v.dst = far.tsp;
+        v.dst_port = far.port;
+        v.send_cycle = send.send_cycle;
+        v.sequence = link_sequence_[direction][link_id->index()]++;
+        v.data = send.data;
+        stamp(v, transport_.layout().link(*link_id).params, options_.seed);
+        hash_in_flight(local.sent_log, v);
+        ++local.vectors_sent;
+        ++local.link_vectors[link_id->index()];
+        outbox.add(v);
+      }
+    }
+    transport_.exchange(window, outboxes, incoming);
+    for (std::size_t i = 0; i < locals_.size(); ++i) {
+      for (const InFlightVector& v : incoming[i]) {
+        if (v.flags & kFecCorrected) ++locals_[i].fec_corrected;
+        if (v.flags & kFecUncorrectable) {
+          throw RuntimeError(fmt::format(
+              "uncorrectable bit errors on link {} (TSP {} -> TSP {}, vector {} arriving at cycle "
+              "{}); inference replay from a checkpoint is not available yet",
+              v.link.value, v.src.value, v.dst.value, v.sequence, v.arrival_cycle));
+        }
+        locals_[i].engine->deliver(v.dst_port, v.arrival_cycle, v.data, v.src, v.link);
+        ++locals_[i].vectors_received;
+      }
+    }
+    ++outcome.windows;
+
+    WindowIndex next = window + 1;
+    if (clock.ends_epoch_group(window, options_.agreement_epochs)) {
+      ControlState mine;
+      for (const Local& local : locals_) {
+        ControlState s;
+        s.tsps = 1;
+        s.active_tsps = local.engine->idle() ? 0 : 1;
+        s.vectors_sent = local.vectors_sent;
+        s.vectors_received = local.vectors_received;
+        s.vectors_pending = local.engine->vectors_pending();
+        s.last_active_cycle = local.engine->last_active_cycle();
+        s.next_event_cycle = local.engine->next_event_cycle();
+        mine = mine.combined(s);
+      }
+      const ControlState agreed = transport_.agree(mine);
+      if (agreed.finished()) {
+        outcome.final_cycle = agreed.last_active_cycle;
+        break;
+      }
+      if (agreed.stuck()) {
+        throw ScheduleError(fmt::format(
+            "every TSP is idle but {} vector(s) wait in C2C buffers that no RECEIVE will consume "
+            "(run ended at cycle {})",
+            agreed.vectors_in_flight(), agreed.last_active_cycle));
+      }
+      // Nothing anywhere before next_event_cycle: jump to its window (every rank computes the
+      // same agreed value, so every rank skips alike).
+      if (agreed.next_event_cycle != ControlState::kNever) {
+        const WindowIndex target = clock.window_of(agreed.next_event_cycle);
+        if (target > next) {
+          outcome.windows_skipped += target - next;
+          next = target;
+        }
+      }
+    }
+    window = next;
+  }
+
+  outcome.transport = transport_.stats();
+  for (Local& local : locals_) {
+    TspOutcome t;
+    t.tsp = local.tsp;
+    t.result = local.engine->finish();
+    t.vectors_sent = local.vectors_sent;
+    t.vectors_received = local.vectors_received;
+    t.fec_corrected = local.fec_corrected;
+    t.sent_log = local.sent_log.finish();
+    Hasher h;
+    h.digest(t.result.digest).digest(t.sent_log);
+    t.digest = h.finish();
+    t.link_vectors = std::move(local.link_vectors);
+    outcome.local.push_back(std::move(t));
+  }
+  return outcome;
+}
+
+}  // namespace tspemu

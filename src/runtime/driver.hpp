@@ -1,0 +1,83 @@
+#pragma once
+// The run driver: executes a Bundle on the TSPs this process hosts, in lockstep windows, through a
+// Transport (DESIGN.md section 6). The same code runs every TSP of a machine in one process
+// (LocalTransport, the reference) or one TSP per MPI rank (MpiTransport), so both give the same
+// digest by construction.
+//
+// Per window w: every local engine runs the cycles of w; the C2C SENDs it executed become
+// InFlightVectors (link from the topology's port table, per-link sequence numbers, arrival stamped
+// by the counter-based link model), go through Transport::exchange, and are delivered to the
+// receiving engines, which buffer them at their arrival cycles for RECEIVE. Every
+// `agreement_epochs` epochs the transports agree on a ControlState: the run ends at the first
+// agreement at which every TSP is idle and nothing is in flight, and its final cycle is the last
+// cycle at which any TSP did anything (never the window at which the end was noticed). Windows in
+// which no TSP has anything to do are skipped, by every rank alike, after an agreement.
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "chip/chip_config.hpp"
+#include "chip/engine.hpp"
+#include "isa/bundle.hpp"
+#include "net/transport.hpp"
+#include "topo/topology.hpp"
+
+namespace tspemu {
+
+struct DriverOptions {
+  std::uint64_t seed = 1;  // link jitter and bit errors (recorded in the report)
+  std::optional<std::uint64_t> shuffle_seed;
+  bool timing_only = false;
+  std::int64_t agreement_epochs = 1;  // K: agree after every K-th HAC epoch
+};
+
+// Everything one TSP reports.
+struct TspOutcome {
+  TspId tsp;
+  RunResult result;
+  std::int64_t vectors_sent = 0;
+  std::int64_t vectors_received = 0;
+  std::int64_t fec_corrected = 0;
+  Digest128 sent_log;  // digest of every vector it put on a link, in send order
+  Digest128 digest;    // the TSP's digest: engine digest + sent log (DESIGN.md section 9)
+  std::vector<std::int64_t> link_vectors;  // vectors it sent per link (index = LinkId)
+};
+
+struct DriverOutcome {
+  std::vector<TspOutcome> local;  // the TSPs of this process, ascending
+  Cycle final_cycle = -1;         // agreed over every TSP
+  std::int64_t windows = 0;       // windows executed (skipped ones not counted)
+  std::int64_t windows_skipped = 0;
+  Cycle window_cycles = 0;
+  TransportStats transport;
+};
+
+// Converts the topology's links for the network layer.
+[[nodiscard]] std::shared_ptr<const NetworkLayout> network_layout_of(const Topology& topology);
+
+class RunDriver {
+ public:
+  RunDriver(const Topology& topology, const ChipConfig& chip, const Bundle& bundle,
+            Transport& transport, DriverOptions options);
+  ~RunDriver();
+  RunDriver(const RunDriver&) = delete;
+  RunDriver& operator=(const RunDriver&) = delete;
+
+  // Runs to the end. Throws on any error (the caller ends the job through the transport).
+  [[nodiscard]] DriverOutcome run();
+
+ private:
+  struct Local;
+  const Topology& topology_;
+  Transport& transport_;
+  DriverOptions options_;
+  std::vector<Local> locals_;
+  std::vector<std::uint64_t> link_sequence_[2];  // per link and direction (a->b = 0, b->a = 1)
+  std::vector<Cycle> link_last_send_[2];
+};
+
+// The run's digest: the TSP digests combined in TSP order (DESIGN.md section 9).
+[[nodiscard]] Digest128 combine_tsp_digests(std::span<const Digest128> tsp_digests);
+
+}  // namespace tspemu

@@ -1,0 +1,202 @@
+#include "isa/bundle.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "isa/assembler.hpp"
+#include "isa/data_init.hpp"
+
+namespace tspemu {
+namespace {
+
+Bundle small_bundle() {
+  Bundle bundle;
+  bundle.topology_name = "node";
+  bundle.topology_digest = Digest128{0x0123456789abcdefULL, 0xfedcba9876543210ULL};
+  bundle.program = assemble(R"(
+.tsp 0
+.data a dtype=i8 shape=[1,4] at=W0:0 init=[1, 2, 3, 4]
+.region r dtype=f16 shape=[1,2] at=W1,W2:0
+.output r
+.map m [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, -1]
+.queue MEM_W0
+    READ 0, S0E
+.queue C2C0
+    SEND S0W
+.tsp 1
+.queue C2C1
+    @300 RECEIVE S2E
+)",
+                            "small.tsa");
+  bundle.send_schedule.push_back(SendRow{TspId{0}, PortId{0}, 0, TspId{1}, PortId{1}, 217, 300, 0});
+  return bundle;
+}
+
+std::string error_of(std::span<const std::uint8_t> bytes) {
+  try {
+    (void)decode_bundle(bytes, "b.tspb");
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+// Rewrites the checksum so that a mutated payload reaches the payload parser.
+void fix_checksum(std::vector<std::uint8_t>& bytes) {
+  const Digest128 d = digest_of(std::span<const std::uint8_t>(bytes).subspan(32));
+  for (int i = 0; i < 8; ++i) {
+    bytes[16 + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(d.high >> (8 * i));
+    bytes[24 + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(d.low >> (8 * i));
+  }
+}
+
+TEST(Bundle, RoundTripInMemoryAndOnDisk) {
+  const Bundle bundle = small_bundle();
+  const std::vector<std::uint8_t> bytes = encode_bundle(bundle);
+  ASSERT_GT(bytes.size(), 32U);
+  EXPECT_EQ(std::string(bytes.begin(), bytes.begin() + 4), "TSPB");
+  EXPECT_EQ(bytes[4], 1);
+  const Bundle back = decode_bundle(bytes, "mem");
+  EXPECT_EQ(back, bundle);
+  EXPECT_EQ(back.program.tsps[0].queues[0].instructions[0].where.line, 8);  // locations survive
+  EXPECT_EQ(encode_bundle(back), bytes);                                    // deterministic bytes
+
+  const auto dir = std::filesystem::temp_directory_path() / "tspemu_isa_bundle_test";
+  std::filesystem::create_directories(dir);
+  write_bundle(dir / "b.tspb", bundle);
+  EXPECT_EQ(read_bundle(dir / "b.tspb"), bundle);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Bundle, HeaderErrors) {
+  std::vector<std::uint8_t> bytes = encode_bundle(small_bundle());
+  std::vector<std::uint8_t> bad = bytes;
+  bad[0] = 'X';
+  EXPECT_EQ(error_of(bad), "b.tspb: not a tspemu bundle (bad magic)");
+  EXPECT_EQ(error_of({}), "b.tspb: truncated (0 bytes, the header alone has 32)");
+  bad = bytes;
+  bad[4] = 7;
+  EXPECT_EQ(error_of(bad),
+            "b.tspb: format version 7 is not supported (this tspemu reads version 1)");
+  bad = bytes;
+  bad.push_back(0);
+  bad.push_back(0);
+  EXPECT_EQ(error_of(bad), "b.tspb: 2 trailing bytes after the payload");
+  bad = bytes;
+  bad.back() ^= 1;
+  EXPECT_EQ(error_of(bad), "b.tspb: checksum mismatch (the file is corrupted)");
+  const std::size_t payload = bytes.size() - 32;
+  bad.assign(bytes.begin(), bytes.end() - 10);
+  EXPECT_EQ(error_of(bad), "b.tspb: truncated (header says " + std::to_string(payload) +
+                               " payload bytes, " + std::to_string(payload - 10) + " present)");
+}
+
+TEST(Bundle, EveryTruncationIsAnInputError) {
+  const std::vector<std::uint8_t> bytes = encode_bundle(small_bundle());
+  for (std::size_t n = 0; n < bytes.size(); ++n) {
+    const std::string message = error_of(std::span<const std::uint8_t>(bytes.data(), n));
+    EXPECT_EQ(message.rfind("b.tspb: ", 0), 0U) << n << ": " << message;
+  }
+  // Also with the header rewritten to claim exactly the bytes present: the payload parser must
+  // reject every prefix of the payload by itself.
+  for (std::size_t n = 32; n < bytes.size(); ++n) {
+    std::vector<std::uint8_t> cut(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(n));
+    const std::uint64_t size = n - 32;
+    for (int i = 0; i < 8; ++i)
+      cut[8 + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(size >> (8 * i));
+    fix_checksum(cut);
+    const std::string message = error_of(cut);
+    EXPECT_EQ(message.rfind("b.tspb: malformed payload (", 0), 0U) << n << ": " << message;
+  }
+}
+
+TEST(Bundle, HugeSizeFieldIsRejectedWithoutAllocating) {
+  std::vector<std::uint8_t> bytes = encode_bundle(small_bundle());
+  // The payload starts with the topology name: a uint64 length, then the characters.
+  for (int i = 0; i < 8; ++i) bytes[32 + static_cast<std::size_t>(i)] = 0xff;
+  fix_checksum(bytes);
+  const std::string message = error_of(bytes);
+  EXPECT_EQ(message.rfind("b.tspb: malformed payload (a size field says 18446744073709551615 "
+                          "elements with ",
+                          0),
+            0U)
+      << message;
+}
+
+TEST(Bundle, MutatedPayloadsNeverCrash) {
+  const std::vector<std::uint8_t> original = encode_bundle(small_bundle());
+  int decoded = 0;
+  int rejected = 0;
+  for (std::uint64_t trial = 0; trial < 3000; ++trial) {
+    std::vector<std::uint8_t> bytes = original;
+    const std::uint64_t r = splitmix64_at(1234, trial);
+    const int flips = 1 + static_cast<int>(r % 4);
+    for (int f = 0; f < flips; ++f) {
+      const std::uint64_t x = splitmix64_at(r, static_cast<std::uint64_t>(f));
+      const std::size_t at = 32 + static_cast<std::size_t>(x % (bytes.size() - 32));
+      bytes[at] = static_cast<std::uint8_t>(x >> 32);
+    }
+    fix_checksum(bytes);
+    try {
+      (void)decode_bundle(bytes, "b.tspb");
+      ++decoded;
+    } catch (const InputError&) {
+      ++rejected;
+    }
+  }
+  EXPECT_GT(rejected, 0);
+  EXPECT_EQ(decoded + rejected, 3000);
+}
+
+TEST(Bundle, RandomGarbageNeverCrashes) {
+  for (std::uint64_t trial = 0; trial < 500; ++trial) {
+    const std::size_t size = static_cast<std::size_t>(splitmix64_at(55, trial) % 400);
+    std::vector<std::uint8_t> bytes(size);
+    for (std::size_t i = 0; i < size; ++i) {
+      bytes[i] = static_cast<std::uint8_t>(splitmix64_at(trial, i));
+    }
+    // Half the trials get a valid header so the garbage reaches the payload parser.
+    if (trial % 2 == 0 && size >= 32) {
+      const std::uint8_t header[] = {'T', 'S', 'P', 'B', 1, 0, 0, 0};
+      std::copy(std::begin(header), std::end(header), bytes.begin());
+      const std::uint64_t payload = size - 32;
+      for (int i = 0; i < 8; ++i)
+        bytes[8 + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(payload >> (8 * i));
+      fix_checksum(bytes);
+    }
+    EXPECT_THROW((void)decode_bundle(bytes, "g.tspb"), InputError) << trial;
+  }
+}
+
+TEST(Bundle, InvalidProgramInsideAValidFileIsRejected) {
+  Bundle bundle = small_bundle();
+  bundle.program.tsps[0].queues[0].instructions[0].operands[0].value = 0x2000;
+  EXPECT_EQ(error_of(encode_bundle(bundle)),
+            "b.tspb: tsp 0, queue MEM_W0, instruction 0: address 0x2000 out of range 0..0x1fff");
+  bundle = small_bundle();
+  bundle.program.tsps[0].queues[0].instructions[0].opcode = static_cast<Opcode>(99);
+  EXPECT_EQ(error_of(encode_bundle(bundle)),
+            "b.tspb: tsp 0, queue MEM_W0, instruction 0: opcode 99 does not exist");
+  bundle = small_bundle();
+  std::swap(bundle.program.tsps[0], bundle.program.tsps[1]);
+  EXPECT_EQ(error_of(encode_bundle(bundle)), "b.tspb: tsp 0 is out of order or duplicated");
+  bundle = small_bundle();
+  bundle.program.tsps[1].queues[0].instructions[0].issue_cycle = 0;
+  bundle.program.tsps[1].queues[0].instructions.push_back(
+      bundle.program.tsps[1].queues[0].instructions[0]);
+  EXPECT_EQ(error_of(encode_bundle(bundle)),
+            "b.tspb: tsp 1, queue C2C1, instruction 1: issue cycle @0 is before the queue's next "
+            "free cycle 1");
+  bundle = small_bundle();
+  bundle.program.tsps[0].data[0].init.bytes.pop_back();
+  EXPECT_EQ(error_of(encode_bundle(bundle)),
+            "b.tspb: tsp 0: init has 3 bytes, shape [1,4] of i8 needs 4");
+}
+
+TEST(Bundle, MissingFile) {
+  EXPECT_THROW((void)read_bundle("/nonexistent/x.tspb"), InputError);
+}
+
+}  // namespace
+}  // namespace tspemu
