@@ -5,15 +5,13 @@
 # Environment (set by tests/cluster/CMakeLists.txt):
 #   TSPEMU_TEST_REPO      the source tree
 #   TSPEMU_TEST_SLURM     the local Slurm's directory (under the build tree)
-#   TSPEMU_TEST_TSPEMU    the real tspemu
-#   TSPEMU_TEST_STAND_IN  tspemu_stand_in (a `tspemu run` stand-in; everything else goes to the real one)
+#   TSPEMU_TEST_TSPEMU    tspemu
 # Exit 77 (CTest: skipped) when Slurm is not installed.
 set -euo pipefail
 case_name=$1
 repo=$TSPEMU_TEST_REPO
 dir=$TSPEMU_TEST_SLURM
 tspemu=$TSPEMU_TEST_TSPEMU
-stand_in=$TSPEMU_TEST_STAND_IN
 slurm=$repo/cluster/slurm
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -32,10 +30,10 @@ use_slurm() {
   mkdir -p "$work"
   cd "$work"
   unset TSPEMU_OUT TSPEMU_PROGRAM TSPEMU_TOPOLOGY TSPEMU_LAUNCHER TSPEMU_DISTRIBUTION TSPEMU_ARGS
-  export TSPEMU_BIN=$stand_in TSPEMU_HOME=$repo
-  # Placeholder program files: the stand-in hashes whatever bytes they hold.
-  printf '# stand-in node program\n' >node.tsa
-  printf '# stand-in rack program\n' >rack.tsa
+  export TSPEMU_BIN=$tspemu TSPEMU_HOME=$repo
+  # The demo programs (cluster/slurm's defaults), copied so that relative paths are not assumed.
+  cp "$repo/programs/asm/node_allreduce.tsa" node.tsa
+  cp "$repo/programs/asm/rack_exchange.tsa" rack.tsa
 }
 # The job's id from `sbatch --parsable` output ("id" or "id;cluster").
 job_id() { local id=$1; echo "${id%%;*}"; }
@@ -131,7 +129,7 @@ case "$case_name" in
     if [ "$n" -gt "$(nproc)" ]; then expect_in "$out/launch.txt" "OMPI_MCA_mpi_yield_when_idle=1"; fi
     # The same program under mpirun, outside Slurm, through the wrapper: same digest.
     ( unset SLURM_CONF
-      TSPEMU=$stand_in "$repo/launch/tspemu-mpirun" --timeout 300 "$program" --topology "$topology" \
+      TSPEMU=$tspemu "$repo/launch/tspemu-mpirun" --timeout 300 "$program" --topology "$topology" \
         --report "$work/mpirun-report.json" >"$work/mpirun.out" 2>&1 ) ||
       { cat "$work/mpirun.out"; fail "launch/tspemu-mpirun failed"; }
     slurm_digest=$(digest_of "$out/report.json")
@@ -144,7 +142,7 @@ case "$case_name" in
   determinism | determinism_detects_difference)
     use_slurm
     export TSPEMU_PROGRAM=$work/node.tsa TSPEMU_TOPOLOGY=$repo/topologies/node.toml
-    [ "$case_name" = determinism ] || export TSPEMU_STAND_IN_VARY=1
+    [ "$case_name" = determinism ] || export TSPEMU_SEED_PER_TASK=1
     rc=0
     "$slurm/submit-determinism" --reps 3 --wait --time=10 >submit.out 2>submit.err || rc=$?
     array=$(awk '$1 == "array" { print $2 }' submit.out)
