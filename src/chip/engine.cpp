@@ -265,6 +265,7 @@ class Engine::Impl {
   std::int64_t received_ = 0;
   void issue_receive(int queue, int index, ExecItem& item);
 
+  bool alone_in_cycle_ = false;  // the executing op is the only one of its cycle (no outer launch)
   Cycle final_cycle_ = -1;
   Cycle current_ = -1;
   Cycle last_release_ = -1;
@@ -883,6 +884,7 @@ void Engine::Impl::execute(Cycle cycle, Work& work) {
       cycle_errors_[k] = std::current_exception();  // this item's own slot
     }
   };
+  alone_in_cycle_ = n == 1;  // read-only while ops run: lets a lone op parallelise its lanes
   if (n == 1) {
     run_one(0);  // same work, without the launch overhead
   } else {
@@ -1065,6 +1067,17 @@ void Engine::Impl::execute_item(ExecItem& item, Effect* effects) {
           gather ? nullptr
                  : &read_stream(item, ops[0].stream.index, ops[0].stream.direction, position);
       Vector& out = vec(item, 0);
+      if (options_.timing_only) {
+        // The map's addresses are data, and a timing-only run has none: the stream reads above
+        // are checked, but the per-lane address, bank and initialisation checks need a full run
+        // (programs/ISA.md, "Timing-only runs").
+        item.port_banks = 0;
+        if (gather) {
+          out = Vector{};
+          emit_streams(item, effects, ops[0].stream, 1, position, 0);
+        }
+        return;
+      }
       std::uint32_t banks = 0;
       for (std::size_t l = 0; l < kVectorBytes; ++l) {
         const int row = map_low.bytes[l] | (map_high.bytes[l] << 8);
@@ -1144,7 +1157,7 @@ void Engine::Impl::execute_item(ExecItem& item, Effect* effects) {
         const Vector& high = read_stream(item, a.index + 1, a.direction, position);
         std::array<float, kMxmColumns> dots;
         p.installed->matvec_f16(*planes_[static_cast<std::size_t>(plane + 1)].installed, low, high,
-                                dots);
+                                dots, alone_in_cycle_);
         for (std::size_t n = 0; n < kMxmColumns; ++n)
           out[n] = std::bit_cast<std::uint32_t>(dots[n]);
       } else {

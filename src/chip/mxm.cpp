@@ -1,5 +1,7 @@
 #include "chip/mxm.hpp"
 
+#include <Kokkos_Core.hpp>
+
 #include <atomic>
 #include <cstring>
 
@@ -210,8 +212,8 @@ const InstalledWeights::F16Layout& InstalledWeights::f16(const InstalledWeights&
 }
 
 void InstalledWeights::matvec_f16(const InstalledWeights& high, const Vector& activation_low,
-                                  const Vector& activation_high,
-                                  std::span<float, kMxmColumns> out) const {
+                                  const Vector& activation_high, std::span<float, kMxmColumns> out,
+                                  bool parallel_columns) const {
   const F16Layout& layout = f16(high);
   std::array<Half, kMxmRows> a;
   alignas(64) std::array<std::int16_t, kMxmRows> a_significand;
@@ -237,12 +239,13 @@ void InstalledWeights::matvec_f16(const InstalledWeights& high, const Vector& ac
           static_cast<std::uint16_t>(activation_low.bytes[k] | (activation_high.bytes[k] << 8))};
     }
   }
-  for (std::size_t n = 0; n < kMxmColumns; ++n) {
+  // One output column: reads shared inputs, writes only out[n] (safe to run columns in parallel).
+  auto column = [&](std::size_t n) {
     if (activation_special || layout.column_special[n]) {
       ExactDotAccumulator acc;
       for (std::size_t k = 0; k < kMxmRows; ++k) acc.add(a[k], weight(k, n));
       out[n] = acc.result();
-      continue;
+      return;
     }
     // The exact sum as two 64-bit partials (exact_dot.hpp, ExactDotAccumulator::add_parts):
     // branch-free so it vectorises.
@@ -261,7 +264,7 @@ void InstalledWeights::matvec_f16(const InstalledWeights& high, const Vector& ac
     const ExactInt128 sum = combine_fixed48(low, high_part);
     if (sum != 0) {
       out[n] = round_fixed48_to_float(sum);
-      continue;
+      return;
     }
     // Exact zero: -0 only if every product is -0 (exact_dot.hpp).
     bool all_negative_zero = true;
@@ -269,6 +272,16 @@ void InstalledWeights::matvec_f16(const InstalledWeights& high, const Vector& ac
       all_negative_zero = product_is_negative_zero(a[k], weight(k, n));
     }
     out[n] = all_negative_zero ? -0.0F : 0.0F;
+  };
+  if (parallel_columns) {
+    Kokkos::parallel_for(
+        "tspemu::chip::mxm_f16_columns",
+        Kokkos::RangePolicy<Kokkos::DefaultHostExecutionSpace, Kokkos::IndexType<int>>(
+            0, static_cast<int>(kMxmColumns)),
+        [&](int n) { column(static_cast<std::size_t>(n)); });
+    Kokkos::DefaultHostExecutionSpace().fence();
+  } else {
+    for (std::size_t n = 0; n < kMxmColumns; ++n) column(n);
   }
 }
 

@@ -56,8 +56,13 @@ class InstalledWeights {
 
   // fp16 ABC with this array as the low bytes and `high` as the high bytes of every weight;
   // activation_low/high are the SG2's byte planes. out[n] = exact dot product rounded to fp32.
+  // parallel_columns: compute the 320 independent output columns with Kokkos::parallel_for on the
+  // host execution space (the engine asks for it only when no enclosing parallel_for runs, i.e.
+  // when the ABC is the only op of its cycle). Results are identical either way: every column is
+  // an exact, order-free sum rounded once.
   void matvec_f16(const InstalledWeights& high, const Vector& activation_low,
-                  const Vector& activation_high, std::span<float, kMxmColumns> out) const;
+                  const Vector& activation_high, std::span<float, kMxmColumns> out,
+                  bool parallel_columns = false) const;
 
  private:
   struct VnniLayout;

@@ -15,17 +15,12 @@
 
 #include "common/error.hpp"
 #include "common/numerics/half.hpp"
-#include "compiler/graph_toml_reader.hpp"
+#include "common/toml_reader.hpp"
 #include "isa/data_init.hpp"
 #include "isa/op_table.hpp"
 
 namespace tspemu {
 namespace {
-
-using detail::graph_toml::closest;
-using detail::graph_toml::locate;
-using detail::graph_toml::TableReader;
-using detail::graph_toml::type_name;
 
 bool is_identifier(std::string_view name) {
   if (name.empty()) return false;
@@ -78,8 +73,7 @@ class GraphLoader {
       : file_(file), topology_(topology), base_dir_(std::move(base_dir)) {}
 
   Graph load(const toml::table& root) {
-    const TableReader top(root, "", "at the top level", file_,
-                          {"graph", "tensor", "op", "outputs"});
+    const TomlReader top(root, "", "at the top level", file_, {"graph", "tensor", "op", "outputs"});
     graph_.source_name = file_;
     graph_.topology_tsps = topology_.tsp_count();
     read_graph_table(top);
@@ -92,12 +86,12 @@ class GraphLoader {
  private:
   // ---- [graph] ----
 
-  void read_graph_table(const TableReader& top) {
+  void read_graph_table(const TomlReader& top) {
     graph_.name = stem_of(file_);
     const toml::table* table = top.table("graph");
     if (table == nullptr) return;
-    const TableReader r(*table, "graph", "in [graph]", file_,
-                        {"name", "description", "topology", "seed"});
+    const TomlReader r(*table, "graph", "in [graph]", file_,
+                       {"name", "description", "topology", "seed"});
     if (auto name = r.string("name")) {
       if (name->empty()) r.fail("name", "the graph name must not be empty");
       graph_.name = *name;
@@ -110,7 +104,7 @@ class GraphLoader {
 
   // ---- TSP lists and placements ----
 
-  [[noreturn]] void fail_tsp(const TableReader& r, std::string_view key, std::int64_t element,
+  [[noreturn]] void fail_tsp(const TomlReader& r, std::string_view key, std::int64_t element,
                              std::int64_t tsp) const {
     const std::string message = fmt::format("tsp {} is not in topology '{}' (TSPs 0..{})", tsp,
                                             topology_.name(), topology_.tsp_count() - 1);
@@ -118,7 +112,7 @@ class GraphLoader {
     r.fail_element(key, static_cast<std::size_t>(element), message);
   }
 
-  std::vector<TspId> tsp_list(const TableReader& r, std::string_view key) const {
+  std::vector<TspId> tsp_list(const TomlReader& r, std::string_view key) const {
     const auto count = static_cast<std::int64_t>(topology_.tsp_count());
     const toml::node* node = r.get(key);
     std::vector<TspId> out;
@@ -156,7 +150,8 @@ class GraphLoader {
     for (std::size_t i = 0; i < array->size(); ++i) {
       const auto* v = (*array)[i].as_integer();
       if (v == nullptr) {
-        r.fail_element(key, i, fmt::format("expected an integer, got {}", type_name((*array)[i])));
+        r.fail_element(key, i,
+                       fmt::format("expected an integer, got {}", toml_type_name((*array)[i])));
       }
       const std::int64_t t = v->get();
       if (t < 0 || t >= count) fail_tsp(r, key, static_cast<std::int64_t>(i), t);
@@ -173,8 +168,8 @@ class GraphLoader {
   // A placement table. `shape` is the logical shape it is checked against.
   Placement read_placement(const toml::table& table, const std::string& path,
                            const Shape& shape) const {
-    const TableReader r(table, path, "in " + path, file_,
-                        {"tsp", "tsps", "node", "rack", "split_axis", "per_tsp"});
+    const TomlReader r(table, path, "in " + path, file_,
+                       {"tsp", "tsps", "node", "rack", "split_axis", "per_tsp"});
     Placement p;
     std::vector<std::string_view> given;
     for (std::string_view key : {"tsp", "tsps", "node", "rack"}) {
@@ -247,7 +242,7 @@ class GraphLoader {
 
   // ---- [[tensor]] ----
 
-  void check_fits(const Tensor& t, const TableReader& r, std::string_view key) const {
+  void check_fits(const Tensor& t, const TomlReader& r, std::string_view key) const {
     const std::int64_t sram = topology_.chip().sram_bytes();
     if (t.local_bytes() > sram) {
       r.fail(key, fmt::format("tensor '{}' needs {} on each TSP, more than the {} of SRAM a TSP "
@@ -256,13 +251,13 @@ class GraphLoader {
     }
   }
 
-  void read_tensors(const TableReader& top) {
+  void read_tensors(const TomlReader& top) {
     const toml::array* tables = top.array_of_tables("tensor");
     if (tables == nullptr) return;
     for (std::size_t i = 0; i < tables->size(); ++i) {
       const std::string path = fmt::format("tensor[{}]", i);
-      const TableReader r(*(*tables)[i].as_table(), path, "in " + path, file_,
-                          {"name", "shape", "dtype", "placement", "init"});
+      const TomlReader r(*(*tables)[i].as_table(), path, "in " + path, file_,
+                         {"name", "shape", "dtype", "placement", "init"});
       Tensor t;
       t.declared = true;
       t.where = r.where();
@@ -308,14 +303,14 @@ class GraphLoader {
   // ---- init ----
 
   // Bit pattern of one element value for `values = [...]`.
-  std::uint64_t value_bits(const TableReader& r, std::size_t element, const toml::node& node,
+  std::uint64_t value_bits(const TomlReader& r, std::size_t element, const toml::node& node,
                            DType dtype) const {
     if (is_integer(dtype)) {
       const auto* v = node.as_integer();
       if (v == nullptr) {
         r.fail_element("values", element,
                        fmt::format("expected an integer for {}, got {}", graph_dtype_name(dtype),
-                                   type_name(node)));
+                                   toml_type_name(node)));
       }
       const int bits = 8 * dtype_bytes(dtype);
       const std::int64_t lo = -(std::int64_t{1} << (bits - 1));
@@ -341,7 +336,7 @@ class GraphLoader {
     } else {
       r.fail_element("values", element,
                      fmt::format("expected a number for {}, got {}", graph_dtype_name(dtype),
-                                 type_name(node)));
+                                 toml_type_name(node)));
     }
     if (dtype == DType::f16) return double_to_half(value).bits;
     return std::bit_cast<std::uint32_t>(double_to_float(value));
@@ -349,8 +344,8 @@ class GraphLoader {
 
   DataInit read_init(const toml::table& table, const std::string& path, Tensor& t,
                      std::size_t tensor_index) const {
-    const TableReader r(table, path, "in " + path, file_,
-                        {"recipe", "seed", "lo", "hi", "values", "bits", "file"});
+    const TomlReader r(table, path, "in " + path, file_,
+                       {"recipe", "seed", "lo", "hi", "values", "bits", "file"});
     std::vector<std::string_view> given;
     for (std::string_view key : {"recipe", "values", "bits", "file"}) {
       if (r.has(key)) given.push_back(key);
@@ -412,7 +407,7 @@ class GraphLoader {
           if (v == nullptr) {
             r.fail_element(
                 "bits", i,
-                fmt::format("expected an integer bit pattern, got {}", type_name(values[i])));
+                fmt::format("expected an integer bit pattern, got {}", toml_type_name(values[i])));
           }
           const std::uint64_t max = (std::uint64_t{1} << (8 * element_bytes)) - 1;
           if (v->get() < 0 || static_cast<std::uint64_t>(v->get()) > max) {
@@ -453,7 +448,7 @@ class GraphLoader {
   }
 
   // lo and hi of a uniform recipe, with the same rules as assembly data (programs/ISA.md).
-  static void read_bounds(const TableReader& r, DType dtype, DataInit& init) {
+  static void read_bounds(const TomlReader& r, DType dtype, DataInit& init) {
     for (std::string_view key : {"lo", "hi"}) {
       if (!r.has(key)) r.missing(key);
     }
@@ -465,7 +460,7 @@ class GraphLoader {
         const auto* v = node.as_integer();
         if (v == nullptr) {
           r.fail(key, fmt::format("expected an integer for {}, got {}", graph_dtype_name(dtype),
-                                  type_name(node)));
+                                  toml_type_name(node)));
         }
         const int bits = 8 * dtype_bytes(dtype);
         const std::int64_t lo = -(std::int64_t{1} << (bits - 1));
@@ -482,7 +477,7 @@ class GraphLoader {
         } else if (const auto* i = node.as_integer()) {
           value = static_cast<double>(i->get());
         } else {
-          r.fail(key, fmt::format("expected a number, got {}", type_name(node)));
+          r.fail(key, fmt::format("expected a number, got {}", toml_type_name(node)));
         }
         const double max =
             dtype == DType::f16 ? 65504.0 : double{std::numeric_limits<float>::max()};
@@ -510,11 +505,11 @@ class GraphLoader {
     std::vector<std::string> inputs;
   };
 
-  void read_ops(const TableReader& top) {
+  void read_ops(const TomlReader& top) {
     const toml::array* tables = top.array_of_tables("op");
     // Pass 1: kinds, names, inputs and outputs, so that pass 2 can tell a tensor produced later
     // from one that is unknown, and a cycle from a mere ordering problem.
-    std::vector<TableReader> readers;
+    std::vector<TomlReader> readers;
     std::vector<OpHeader> headers;
     std::map<std::string, std::int32_t, std::less<>> producer;
     const std::size_t count = tables == nullptr ? 0 : tables->size();
@@ -524,31 +519,31 @@ class GraphLoader {
       const toml::node* kind_node = table.get("kind");
       if (kind_node == nullptr) {
         throw InputError(fmt::format("missing required key 'kind' in {}", path),
-                         ErrorContext{.where = locate(table.source(), file_), .key = path});
+                         ErrorContext{.where = toml_location(table.source(), file_), .key = path});
       }
       const auto* kind_text = kind_node->as_string();
       if (kind_text == nullptr) {
-        throw InputError(
-            fmt::format("expected a string, got {}", type_name(*kind_node)),
-            ErrorContext{.where = locate(kind_node->source(), file_), .key = path + ".kind"});
+        throw InputError(fmt::format("expected a string, got {}", toml_type_name(*kind_node)),
+                         ErrorContext{.where = toml_location(kind_node->source(), file_),
+                                      .key = path + ".kind"});
       }
       const auto kind = parse_op_kind(kind_text->get());
       if (!kind) {
         std::vector<std::string_view> names;
         for (const OpSpec& s : op_specs()) names.push_back(s.name);
         std::string message = fmt::format("unknown op kind '{}'", kind_text->get());
-        if (auto hint = closest(kind_text->get(), names)) {
+        if (auto hint = closest_name(kind_text->get(), names)) {
           message += fmt::format(" (did you mean '{}'?)", *hint);
         }
-        throw InputError(
-            std::move(message),
-            ErrorContext{.where = locate(kind_node->source(), file_), .key = path + ".kind"});
+        throw InputError(std::move(message),
+                         ErrorContext{.where = toml_location(kind_node->source(), file_),
+                                      .key = path + ".kind"});
       }
       const OpSpec& spec = op_spec(*kind);
       std::vector<std::string_view> keys{"kind", "name", "inputs", "output"};
       keys.insert(keys.end(), spec.options.begin(), spec.options.end());
       readers.emplace_back(table, path, fmt::format("in {} ({})", path, spec.name), file_, keys);
-      const TableReader& r = readers.back();
+      const TomlReader& r = readers.back();
 
       Op op;
       op.kind = *kind;
@@ -583,7 +578,7 @@ class GraphLoader {
         const auto* s = inputs[k].as_string();
         if (s == nullptr) {
           r.fail_element("inputs", k,
-                         fmt::format("expected a tensor name, got {}", type_name(inputs[k])));
+                         fmt::format("expected a tensor name, got {}", toml_type_name(inputs[k])));
         }
         header.inputs.push_back(s->get());
       }
@@ -618,7 +613,7 @@ class GraphLoader {
     // Pass 2, in program order.
     for (std::size_t i = 0; i < count; ++i) {
       Op& op = graph_.ops[i];
-      const TableReader& r = readers[i];
+      const TomlReader& r = readers[i];
       for (std::size_t k = 0; k < headers[i].inputs.size(); ++k) {
         op.inputs.push_back(resolve_input(r, k, headers, producer, op));
       }
@@ -629,7 +624,7 @@ class GraphLoader {
 
   // The tensor index of op.inputs' k-th name, which must be initial data or an earlier op's
   // output.
-  std::int32_t resolve_input(const TableReader& r, std::size_t k,
+  std::int32_t resolve_input(const TomlReader& r, std::size_t k,
                              const std::vector<OpHeader>& headers,
                              const std::map<std::string, std::int32_t, std::less<>>& producer,
                              const Op& op) const {
@@ -642,7 +637,8 @@ class GraphLoader {
       for (const Tensor& x : graph_.tensors) known.push_back(x.name);
       for (const auto& [output, index] : producer) known.push_back(output);
       std::string message = fmt::format("unknown tensor '{}'", name);
-      if (auto hint = closest(name, known)) message += fmt::format(" (did you mean '{}'?)", *hint);
+      if (auto hint = closest_name(name, known))
+        message += fmt::format(" (did you mean '{}'?)", *hint);
       r.fail_element("inputs", k, std::move(message));
     }
     const std::int32_t p = made->second;
@@ -696,7 +692,7 @@ class GraphLoader {
     return out;
   }
 
-  void require_dtype(const TableReader& r, const Op& op, const Tensor& t,
+  void require_dtype(const TomlReader& r, const Op& op, const Tensor& t,
                      std::initializer_list<DType> allowed) const {
     if (std::find(allowed.begin(), allowed.end(), t.dtype) != allowed.end()) return;
     r.fail("inputs",
@@ -711,7 +707,7 @@ class GraphLoader {
     return "";
   }
 
-  std::int32_t read_axis(const TableReader& r, const Tensor& t, const Shape& local) const {
+  std::int32_t read_axis(const TomlReader& r, const Tensor& t, const Shape& local) const {
     if (!r.has("axis")) r.missing("axis");
     const auto axis = *r.integer("axis", std::numeric_limits<std::int64_t>::min(),
                                  std::numeric_limits<std::int64_t>::max());
@@ -722,7 +718,7 @@ class GraphLoader {
     return static_cast<std::int32_t>(axis);
   }
 
-  ReduceFn read_reduce_fn(const TableReader& r, bool required) const {
+  ReduceFn read_reduce_fn(const TomlReader& r, bool required) const {
     if (!r.has("op")) {
       if (required) r.missing("op");
       return ReduceFn::sum;
@@ -734,7 +730,7 @@ class GraphLoader {
     r.fail("op", fmt::format("unknown reduction '{}' (sum, max, min)", fn));
   }
 
-  bool read_saturate(const TableReader& r, DType dtype, std::string_view what) const {
+  bool read_saturate(const TomlReader& r, DType dtype, std::string_view what) const {
     const bool saturate = r.boolean("saturate").value_or(false);
     if (saturate && !is_integer(dtype)) {
       r.fail("saturate", fmt::format("saturate applies to integer dtypes; {} is {}", what,
@@ -744,7 +740,7 @@ class GraphLoader {
   }
 
   // All inputs of a local op must live on the same TSPs.
-  void require_same_tsps(const TableReader& r, const std::vector<const Tensor*>& ts) const {
+  void require_same_tsps(const TomlReader& r, const std::vector<const Tensor*>& ts) const {
     for (const Tensor* t : ts) {
       if (t->placement.tsps != ts[0]->placement.tsps) {
         r.fail("inputs",
@@ -754,7 +750,7 @@ class GraphLoader {
     }
   }
 
-  void require_same_dtype(const TableReader& r, const Op& op,
+  void require_same_dtype(const TomlReader& r, const Op& op,
                           const std::vector<const Tensor*>& ts) const {
     for (const Tensor* t : ts) {
       if (t->dtype != ts[0]->dtype) {
@@ -801,7 +797,7 @@ class GraphLoader {
     p.split_axis = -1;
   }
 
-  Typed infer(const TableReader& r, Op& op) const {
+  Typed infer(const TomlReader& r, Op& op) const {
     std::vector<const Tensor*> ts;
     for (std::size_t k = 0; k < op.inputs.size(); ++k) ts.push_back(&in(op, k));
     const Tensor& x = *ts[0];
@@ -1096,7 +1092,7 @@ class GraphLoader {
     return out;
   }
 
-  void attach_output(const TableReader& r, const Op& op, const std::string& name,
+  void attach_output(const TomlReader& r, const Op& op, const std::string& name,
                      const Typed& typed) {
     const Shape logical = typed.placement.logical_shape(typed.local);
     const std::int32_t existing = graph_.find_tensor(name);
@@ -1142,27 +1138,27 @@ class GraphLoader {
 
   // ---- [outputs] ----
 
-  void read_outputs(const TableReader& top) {
+  void read_outputs(const TomlReader& top) {
     if (!top.has("outputs")) {
       top.fail_table(
           "missing required key 'outputs' at the top level (list the results: "
           "[outputs] names = [...])");
     }
-    const TableReader r(*top.table("outputs"), "outputs", "in [outputs]", file_, {"names"});
+    const TomlReader r(*top.table("outputs"), "outputs", "in [outputs]", file_, {"names"});
     const toml::array& names = r.required_array("names");
     if (names.empty()) r.fail("names", "a graph needs at least one output");
     for (std::size_t i = 0; i < names.size(); ++i) {
       const auto* s = names[i].as_string();
       if (s == nullptr) {
         r.fail_element("names", i,
-                       fmt::format("expected a tensor name, got {}", type_name(names[i])));
+                       fmt::format("expected a tensor name, got {}", toml_type_name(names[i])));
       }
       const std::int32_t t = graph_.find_tensor(s->get());
       if (t < 0) {
         std::vector<std::string_view> known;
         for (const Tensor& x : graph_.tensors) known.push_back(x.name);
         std::string message = fmt::format("unknown tensor '{}'", s->get());
-        if (auto hint = closest(s->get(), known)) {
+        if (auto hint = closest_name(s->get(), known)) {
           message += fmt::format(" (did you mean '{}'?)", *hint);
         }
         r.fail_element("names", i, std::move(message));
@@ -1190,7 +1186,8 @@ Graph load_graph_from_string(std::string_view text, const std::string& name_for_
   try {
     root = toml::parse(text, file);
   } catch (const toml::parse_error& e) {
-    throw InputError(locate(e.source(), file), fmt::format("invalid TOML: {}", e.description()));
+    throw InputError(toml_location(e.source(), file),
+                     fmt::format("invalid TOML: {}", e.description()));
   }
   GraphLoader loader(file, topology, base_dir);
   return loader.load(root);

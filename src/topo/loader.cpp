@@ -14,13 +14,16 @@
 #include <vector>
 
 #include "common/error.hpp"
-#include "topo/detail/toml_reader.hpp"
+#include "common/toml_reader.hpp"
 #include "topo/generator.hpp"
 
 namespace tspemu {
 namespace {
 
-using detail::TableReader;
+// Topology files suggest any known key within two edits, even for a one- or two-letter key
+// (an unknown 'c' in a [[link]] suggests 'a'): their documented messages predate the graph format's
+// stricter rule.
+constexpr HintReach kHints = HintReach::two_edits;
 
 constexpr std::int64_t kMaxId = kMaxTsps - 1;
 
@@ -39,7 +42,7 @@ std::vector<std::string_view> with_link_params(std::vector<std::string_view> key
 
 // ---- [chip] ----
 
-void read_op_timing(const TableReader& chip_reader, ChipParams& chip) {
+void read_op_timing(const TomlReader& chip_reader, ChipParams& chip) {
   const toml::table* op_timing = chip_reader.table("op_timing");
   if (op_timing == nullptr) return;
   const std::string& file = chip_reader.file();
@@ -48,11 +51,11 @@ void read_op_timing(const TableReader& chip_reader, ChipParams& chip) {
     const std::string path = "chip.op_timing." + name;
     const toml::table* entry = node.as_table();
     if (entry == nullptr) {
-      throw InputError(fmt::format("expected a table, got {}", detail::toml_type_name(node)),
-                       ErrorContext{.where = detail::locate(node.source(), file), .key = path});
+      throw InputError(fmt::format("expected a table, got {}", toml_type_name(node)),
+                       ErrorContext{.where = toml_location(node.source(), file), .key = path});
     }
-    const TableReader r(*entry, path, fmt::format("in [{}]", path), file,
-                        {"skew_cycles", "func_delay_cycles", "occupancy_cycles"});
+    const TomlReader r(*entry, path, fmt::format("in [{}]", path), file,
+                       {"skew_cycles", "func_delay_cycles", "occupancy_cycles"}, kHints);
     OpTimingOverride o;
     o.skew_cycles = r.integer("skew_cycles", 0, 1'000'000);
     o.func_delay_cycles = r.integer("func_delay_cycles", 0, 1'000'000);
@@ -62,13 +65,13 @@ void read_op_timing(const TableReader& chip_reader, ChipParams& chip) {
   }
 }
 
-ChipParams read_chip(const TableReader& top) {
+ChipParams read_chip(const TomlReader& top) {
   ChipParams chip;
   const toml::table* table = top.table("chip");
   if (table == nullptr) return chip;
   std::vector<std::string_view> keys{"clock_mhz", "instruction_queues", "op_timing"};
   for (const ChipIntParam& p : chip_int_params()) keys.push_back(p.key);
-  const TableReader r(*table, "chip", "in [chip]", top.file(), keys);
+  const TomlReader r(*table, "chip", "in [chip]", top.file(), keys, kHints);
 
   if (auto v = r.number("clock_mhz", kMinClockMhz, false, kMaxClockMhz)) chip.clock_mhz = *v;
   for (const ChipIntParam& p : chip_int_params()) {
@@ -108,7 +111,7 @@ ChipParams read_chip(const TableReader& top) {
 
 // ---- link parameters: [link_class.<name>] and per-link overrides ----
 
-void read_link_params(const TableReader& r, LinkParams& p) {
+void read_link_params(const TomlReader& r, LinkParams& p) {
   if (auto v = r.integer("latency_cycles", kMinLatencyCycles, kMaxLatencyCycles)) {
     p.latency_cycles = *v;
   }
@@ -133,24 +136,25 @@ void read_link_params(const TableReader& r, LinkParams& p) {
   r.fail_table(message);
 }
 
-LinkClassTable read_link_classes(const TableReader& top) {
+LinkClassTable read_link_classes(const TomlReader& top) {
   LinkClassTable classes = default_link_classes();
   const toml::table* table = top.table("link_class");
   if (table == nullptr) return classes;
-  const TableReader r(*table, "link_class", "in [link_class]", top.file(),
-                      {"local", "global", "optical"});
+  const TomlReader r(*table, "link_class", "in [link_class]", top.file(),
+                     {"local", "global", "optical"}, kHints);
   for (LinkClass cls : kLinkClasses) {
     const std::string_view name = link_class_name(cls);
     const toml::table* entry = r.table(name);
     if (entry == nullptr) continue;
     const std::string path = fmt::format("link_class.{}", name);
-    const TableReader c(*entry, path, fmt::format("in [{}]", path), top.file(), link_param_keys());
+    const TomlReader c(*entry, path, fmt::format("in [{}]", path), top.file(), link_param_keys(),
+                       kHints);
     read_link_params(c, classes[static_cast<std::size_t>(cls)]);
   }
   return classes;
 }
 
-LinkClass read_class_name(const TableReader& r, std::string_view key, std::string_view fallback) {
+LinkClass read_class_name(const TomlReader& r, std::string_view key, std::string_view fallback) {
   const std::string name = r.string(key).value_or(std::string(fallback));
   auto cls = parse_link_class(name);
   if (!cls) {
@@ -161,7 +165,7 @@ LinkClass read_class_name(const TableReader& r, std::string_view key, std::strin
 
 // ---- [generator] ----
 
-GeneratorParams read_generator(const TableReader& top, const toml::table& table,
+GeneratorParams read_generator(const TomlReader& top, const toml::table& table,
                                const ChipParams& chip) {
   static const std::vector<std::string_view> node_keys{"kind", "tsps_per_node",
                                                        "global_ports_per_tsp"};
@@ -172,7 +176,7 @@ GeneratorParams read_generator(const TableReader& top, const toml::table& table,
   std::vector<std::string_view> all = node_keys;
   all.insert(all.end(), rack_keys.begin(), rack_keys.end());
   all.insert(all.end(), dragonfly_keys.begin(), dragonfly_keys.end());
-  const TableReader r(table, "generator", "in [generator]", top.file(), all);
+  const TomlReader r(table, "generator", "in [generator]", top.file(), all, kHints);
 
   GeneratorParams p;
   const std::string kind = r.required_string("kind");
@@ -227,11 +231,11 @@ GeneratorParams read_generator(const TableReader& top, const toml::table& table,
 
 // ---- explicit form: [port_plan], [[tsp]], [[link]] ----
 
-std::optional<PortPlan> read_port_plan(const TableReader& top, const ChipParams& chip) {
+std::optional<PortPlan> read_port_plan(const TomlReader& top, const ChipParams& chip) {
   const toml::table* table = top.table("port_plan");
   if (table == nullptr) return std::nullopt;
-  const TableReader r(*table, "port_plan", "in [port_plan]", top.file(),
-                      {"local_ports", "global_ports"});
+  const TomlReader r(*table, "port_plan", "in [port_plan]", top.file(),
+                     {"local_ports", "global_ports"}, kHints);
   PortPlan plan;
   plan.local_ports = r.required_integer("local_ports", 0, chip.c2c_ports);
   plan.global_ports = r.required_integer("global_ports", 0, chip.c2c_ports);
@@ -243,7 +247,7 @@ std::optional<PortPlan> read_port_plan(const TableReader& top, const ChipParams&
   return plan;
 }
 
-std::vector<TspInfo> read_tsps(const TableReader& top) {
+std::vector<TspInfo> read_tsps(const TomlReader& top) {
   const toml::array* array = top.array_of_tables("tsp");
   if (array == nullptr || array->empty()) {
     top.fail_table("the topology has no TSPs: give [[tsp]] entries or a [generator] table");
@@ -253,14 +257,14 @@ std::vector<TspInfo> read_tsps(const TableReader& top) {
                                 kMaxTsps));
   }
   std::vector<TspInfo> tsps;
-  std::vector<TableReader> readers;
+  std::vector<TomlReader> readers;
   tsps.reserve(array->size());
   readers.reserve(array->size());
   for (std::size_t i = 0; i < array->size(); ++i) {
     const std::string path = fmt::format("tsp[{}]", i);
     readers.emplace_back(*(*array)[i].as_table(), path, "in " + path, top.file(),
-                         std::vector<std::string_view>{"node", "rack", "spare"});
-    const TableReader& r = readers.back();
+                         std::vector<std::string_view>{"node", "rack", "spare"}, kHints);
+    const TomlReader& r = readers.back();
     TspInfo t;
     t.id = TspId{static_cast<std::int32_t>(i)};
     t.node = NodeId{static_cast<std::int32_t>(r.integer("node", 0, kMaxId).value_or(0))};
@@ -320,11 +324,11 @@ struct EndpointRead {
   SourceLocation port_where;
 };
 
-EndpointRead read_endpoint(const TableReader& link, std::string_view side, std::size_t tsp_count,
+EndpointRead read_endpoint(const TomlReader& link, std::string_view side, std::size_t tsp_count,
                            const ChipParams& chip) {
   const toml::table& table = link.required_table(side);
   const std::string path = link.key_path(side);
-  const TableReader r(table, path, "in " + path, link.file(), {"tsp", "port"});
+  const TomlReader r(table, path, "in " + path, link.file(), {"tsp", "port"}, kHints);
   // Read unbounded, then checked against this machine, so the message can say what exists.
   constexpr std::int64_t lowest = std::numeric_limits<std::int64_t>::min();
   constexpr std::int64_t highest = std::numeric_limits<std::int64_t>::max();
@@ -344,7 +348,7 @@ EndpointRead read_endpoint(const TableReader& link, std::string_view side, std::
           r.where("port")};
 }
 
-void check_port_role(const TableReader& link, std::string_view side, const EndpointRead& end,
+void check_port_role(const TomlReader& link, std::string_view side, const EndpointRead& end,
                      LinkClass cls, const PortPlan& plan) {
   const std::int64_t port = end.endpoint.port.value;
   auto fail = [&](std::string message) {
@@ -374,7 +378,7 @@ void check_port_role(const TableReader& link, std::string_view side, const Endpo
   }
 }
 
-std::vector<Link> read_links(const TableReader& top, const ChipParams& chip,
+std::vector<Link> read_links(const TomlReader& top, const ChipParams& chip,
                              const LinkClassTable& classes, const std::optional<PortPlan>& plan,
                              std::size_t tsp_count) {
   std::vector<Link> links;
@@ -389,7 +393,7 @@ std::vector<Link> read_links(const TableReader& top, const ChipParams& chip,
   static const std::vector<std::string_view> keys = with_link_params({"a", "b", "class"});
   for (std::size_t i = 0; i < array->size(); ++i) {
     const std::string path = fmt::format("link[{}]", i);
-    const TableReader r(*(*array)[i].as_table(), path, "in " + path, top.file(), keys);
+    const TomlReader r(*(*array)[i].as_table(), path, "in " + path, top.file(), keys, kHints);
     Link l;
     l.id = LinkId{static_cast<std::int32_t>(i)};
     const EndpointRead a = read_endpoint(r, "a", tsp_count, chip);
@@ -446,12 +450,13 @@ Topology load_topology_from_string(std::string_view text, const std::string& nam
   try {
     root = toml::parse(text, file);
   } catch (const toml::parse_error& e) {
-    throw InputError(detail::locate(e.source(), file),
+    throw InputError(toml_location(e.source(), file),
                      fmt::format("invalid TOML: {}", e.description()));
   }
-  const TableReader top(
+  const TomlReader top(
       root, "", "at the top level", file,
-      {"name", "description", "chip", "link_class", "port_plan", "generator", "tsp", "link"});
+      {"name", "description", "chip", "link_class", "port_plan", "generator", "tsp", "link"},
+      kHints);
   std::string name = top.string("name").value_or(stem_of(file));
   (void)top.string("description");  // free text; type-checked only
   ChipParams chip = read_chip(top);

@@ -1,11 +1,11 @@
-#include "topo/detail/toml_reader.hpp"
+#include "common/toml_reader.hpp"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <tuple>
 
-namespace tspemu::detail {
+namespace tspemu {
 namespace {
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {
@@ -23,13 +23,9 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
   return row[b.size()];
 }
 
-std::string format_number(double value) {
-  return fmt::format("{}", value);
-}
-
 }  // namespace
 
-SourceLocation locate(const toml::source_region& region, const std::string& file) {
+SourceLocation toml_location(const toml::source_region& region, const std::string& file) {
   return SourceLocation{file, static_cast<std::int64_t>(region.begin.line),
                         static_cast<std::int64_t>(region.begin.column)};
 }
@@ -60,12 +56,14 @@ std::string_view toml_type_name(const toml::node& node) {
   return "nothing";
 }
 
-std::optional<std::string_view> closest_key(std::string_view key,
-                                            const std::vector<std::string_view>& known) {
+std::optional<std::string_view> closest_name(std::string_view word,
+                                             const std::vector<std::string_view>& known,
+                                             HintReach reach) {
   std::optional<std::string_view> best;
   std::size_t best_distance = 3;  // suggest only within 2 edits
   for (std::string_view candidate : known) {
-    const std::size_t d = edit_distance(key, candidate);
+    const std::size_t d = edit_distance(word, candidate);
+    if (reach == HintReach::typo && d >= word.size()) continue;
     if (d < best_distance) {
       best_distance = d;
       best = candidate;
@@ -74,8 +72,9 @@ std::optional<std::string_view> closest_key(std::string_view key,
   return best;
 }
 
-TableReader::TableReader(const toml::table& table, std::string path, std::string where_text,
-                         const std::string& file, std::vector<std::string_view> known_keys)
+TomlReader::TomlReader(const toml::table& table, std::string path, std::string where_text,
+                       const std::string& file, const std::vector<std::string_view>& known_keys,
+                       HintReach hints)
     : table_(&table), path_(std::move(path)), where_text_(std::move(where_text)), file_(&file) {
   // The table iterates in key order; report the unknown key that comes first in the file.
   const toml::key* first = nullptr;
@@ -88,49 +87,54 @@ TableReader::TableReader(const toml::table& table, std::string path, std::string
   }
   if (first == nullptr) return;
   std::string message = fmt::format("unknown key '{}' {}", first->str(), where_text_);
-  if (auto hint = closest_key(first->str(), known_keys)) {
+  if (auto hint = closest_name(first->str(), known_keys, hints)) {
     message += fmt::format(" (did you mean '{}'?)", *hint);
   }
-  throw InputError(locate(first->source(), *file_), std::move(message));
+  throw InputError(toml_location(first->source(), *file_), std::move(message));
 }
 
-bool TableReader::has(std::string_view key) const {
-  return table_->contains(key);
+SourceLocation TomlReader::where() const {
+  return toml_location(table_->source(), *file_);
 }
 
-const toml::node* TableReader::get(std::string_view key) const {
-  return table_->get(key);
-}
-
-SourceLocation TableReader::where() const {
-  return locate(table_->source(), *file_);
-}
-
-SourceLocation TableReader::where(std::string_view key) const {
+SourceLocation TomlReader::where(std::string_view key) const {
   const toml::node* node = get(key);
-  return node != nullptr ? locate(node->source(), *file_) : where();
+  return node != nullptr ? toml_location(node->source(), *file_) : where();
 }
 
-std::string TableReader::key_path(std::string_view key) const {
+std::string TomlReader::key_path(std::string_view key) const {
   return path_.empty() ? std::string(key) : fmt::format("{}.{}", path_, key);
 }
 
-void TableReader::fail(std::string_view key, std::string message) const {
+void TomlReader::fail(std::string_view key, std::string message) const {
   throw InputError(std::move(message), ErrorContext{.where = where(key), .key = key_path(key)});
 }
 
-void TableReader::fail_table(std::string message) const {
+void TomlReader::fail_element(std::string_view key, std::size_t element,
+                              std::string message) const {
+  const toml::array* a = get(key) != nullptr ? get(key)->as_array() : nullptr;
+  if (a == nullptr || element >= a->size()) fail(key, std::move(message));
+  throw InputError(std::move(message),
+                   ErrorContext{.where = toml_location((*a)[element].source(), *file_),
+                                .key = fmt::format("{}[{}]", key_path(key), element)});
+}
+
+void TomlReader::fail_table(std::string message) const {
   ErrorContext context{.where = where()};
   if (!path_.empty()) context.key = path_;
   throw InputError(std::move(message), std::move(context));
 }
 
-void TableReader::wrong_type(std::string_view key, std::string_view expected) const {
+void TomlReader::missing(std::string_view key) const {
+  fail_table(fmt::format("missing required key '{}' {}", key, where_text_));
+}
+
+void TomlReader::wrong_type(std::string_view key, std::string_view expected) const {
   fail(key, fmt::format("expected {}, got {}", expected, toml_type_name(*get(key))));
 }
 
-std::optional<std::int64_t> TableReader::integer(std::string_view key, std::int64_t min,
-                                                 std::int64_t max) const {
+std::optional<std::int64_t> TomlReader::integer(std::string_view key, std::int64_t min,
+                                                std::int64_t max) const {
   const toml::node* node = get(key);
   if (node == nullptr) return std::nullopt;
   const auto* value = node->as_integer();
@@ -143,14 +147,14 @@ std::optional<std::int64_t> TableReader::integer(std::string_view key, std::int6
   return v;
 }
 
-std::int64_t TableReader::required_integer(std::string_view key, std::int64_t min,
-                                           std::int64_t max) const {
-  if (!has(key)) fail_table(fmt::format("missing required key '{}' {}", key, where_text_));
+std::int64_t TomlReader::required_integer(std::string_view key, std::int64_t min,
+                                          std::int64_t max) const {
+  if (!has(key)) missing(key);
   return *integer(key, min, max);
 }
 
-std::optional<double> TableReader::number(std::string_view key, double min, bool min_exclusive,
-                                          double max) const {
+std::optional<double> TomlReader::number(std::string_view key, double min, bool min_exclusive,
+                                         double max) const {
   const toml::node* node = get(key);
   if (node == nullptr) return std::nullopt;
   double v = 0.0;
@@ -164,13 +168,13 @@ std::optional<double> TableReader::number(std::string_view key, double min, bool
   // Written so that NaN fails too.
   const bool above_min = min_exclusive ? v > min : v >= min;
   if (!(above_min && v <= max)) {
-    fail(key, fmt::format("value {} is out of range {}{}, {}]", format_number(v),
-                          min_exclusive ? "(" : "[", format_number(min), format_number(max)));
+    fail(key,
+         fmt::format("value {} is out of range {}{}, {}]", v, min_exclusive ? "(" : "[", min, max));
   }
   return v;
 }
 
-std::optional<bool> TableReader::boolean(std::string_view key) const {
+std::optional<bool> TomlReader::boolean(std::string_view key) const {
   const toml::node* node = get(key);
   if (node == nullptr) return std::nullopt;
   const auto* value = node->as_boolean();
@@ -178,7 +182,7 @@ std::optional<bool> TableReader::boolean(std::string_view key) const {
   return value->get();
 }
 
-std::optional<std::string> TableReader::string(std::string_view key) const {
+std::optional<std::string> TomlReader::string(std::string_view key) const {
   const toml::node* node = get(key);
   if (node == nullptr) return std::nullopt;
   const auto* value = node->as_string();
@@ -186,12 +190,12 @@ std::optional<std::string> TableReader::string(std::string_view key) const {
   return value->get();
 }
 
-std::string TableReader::required_string(std::string_view key) const {
-  if (!has(key)) fail_table(fmt::format("missing required key '{}' {}", key, where_text_));
+std::string TomlReader::required_string(std::string_view key) const {
+  if (!has(key)) missing(key);
   return *string(key);
 }
 
-const toml::table* TableReader::table(std::string_view key) const {
+const toml::table* TomlReader::table(std::string_view key) const {
   const toml::node* node = get(key);
   if (node == nullptr) return nullptr;
   const auto* value = node->as_table();
@@ -199,12 +203,25 @@ const toml::table* TableReader::table(std::string_view key) const {
   return value;
 }
 
-const toml::table& TableReader::required_table(std::string_view key) const {
-  if (!has(key)) fail_table(fmt::format("missing required key '{}' {}", key, where_text_));
+const toml::table& TomlReader::required_table(std::string_view key) const {
+  if (!has(key)) missing(key);
   return *table(key);
 }
 
-const toml::array* TableReader::array_of_tables(std::string_view key) const {
+const toml::array* TomlReader::array(std::string_view key) const {
+  const toml::node* node = get(key);
+  if (node == nullptr) return nullptr;
+  const auto* value = node->as_array();
+  if (value == nullptr) wrong_type(key, "an array");
+  return value;
+}
+
+const toml::array& TomlReader::required_array(std::string_view key) const {
+  if (!has(key)) missing(key);
+  return *array(key);
+}
+
+const toml::array* TomlReader::array_of_tables(std::string_view key) const {
   const toml::node* node = get(key);
   if (node == nullptr) return nullptr;
   const auto* value = node->as_array();
@@ -214,10 +231,33 @@ const toml::array* TableReader::array_of_tables(std::string_view key) const {
       throw InputError(
           fmt::format("expected an array of tables ([[{}]]), got an element that is {}", key,
                       toml_type_name(element)),
-          ErrorContext{.where = locate(element.source(), *file_), .key = key_path(key)});
+          ErrorContext{.where = toml_location(element.source(), *file_), .key = key_path(key)});
     }
   }
   return value;
 }
 
-}  // namespace tspemu::detail
+std::vector<std::int64_t> TomlReader::integer_array(std::string_view key, std::int64_t min,
+                                                    std::int64_t max, std::size_t max_count) const {
+  const toml::array& a = required_array(key);
+  if (a.empty() || a.size() > max_count) {
+    fail(key, max_count == 1 ? "expected an array of 1 integer"
+                             : fmt::format("expected an array of 1 to {} integers, got {}",
+                                           max_count, a.size()));
+  }
+  std::vector<std::int64_t> out;
+  out.reserve(a.size());
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const auto* v = a[i].as_integer();
+    if (v == nullptr) {
+      fail_element(key, i, fmt::format("expected an integer, got {}", toml_type_name(a[i])));
+    }
+    if (v->get() < min || v->get() > max) {
+      fail_element(key, i, fmt::format("value {} is out of range [{}, {}]", v->get(), min, max));
+    }
+    out.push_back(v->get());
+  }
+  return out;
+}
+
+}  // namespace tspemu
