@@ -840,6 +840,8 @@ void Engine::Impl::deliver(PortId port, Cycle arrival_cycle, const Vector& data,
                                    [](Cycle a, const Buffered& x) { return a < x.arrival; });
   buffer.insert(at, std::move(b));
   ++delivered_;
+  // An arrival is activity of this chip (docs/network.md: the run's final cycle covers it).
+  final_cycle_ = std::max(final_cycle_, arrival_cycle);
 }
 
 // ---- execute ----------------------------------------------------------------------------------

@@ -18,21 +18,41 @@ struct RunDriver::Local {
   std::vector<std::int64_t> link_vectors;
 };
 
+namespace {
+
+LinkModelParams link_model_params(const Link& link) {
+  LinkModelParams params;
+  params.latency_cycles = link.params.latency_cycles;
+  params.latency_min_cycles = link.params.latency_min_cycles;
+  params.latency_max_cycles = link.params.latency_max_cycles;
+  params.bandwidth_gbps = link.params.bandwidth_gbps;
+  params.bit_error_rate = link.params.bit_error_rate;
+  return params;
+}
+
+}  // namespace
+
 std::shared_ptr<const NetworkLayout> network_layout_of(const Topology& topology) {
   std::vector<LinkSpec> links;
   links.reserve(topology.link_count());
   for (const Link& link : topology.links()) {
-    LinkModelParams params;
-    params.latency_cycles = link.params.latency_cycles;
-    params.latency_min_cycles = link.params.latency_min_cycles;
-    params.latency_max_cycles = link.params.latency_max_cycles;
-    params.bandwidth_gbps = link.params.bandwidth_gbps;
-    params.bit_error_rate = link.params.bit_error_rate;
-    links.push_back(LinkSpec{link.id, link.a.tsp, link.a.port, link.b.tsp, link.b.port, params});
+    links.push_back(LinkSpec{link.id, link.a.tsp, link.a.port, link.b.tsp, link.b.port,
+                             link_model_params(link)});
   }
   return std::make_shared<const NetworkLayout>(NetworkLayout::with_default_window(
       static_cast<std::int64_t>(topology.tsp_count()), std::move(links),
       topology.chip().hac_period_cycles, topology.chip().clock_mhz));
+}
+
+AlignmentResult emulate_run_alignment(const Topology& topology, std::uint64_t seed) {
+  // Ideal clocks: sender and receiver cycles are the same global cycle (clock/time_base.hpp), so
+  // the link model's arrival is the receiver's cycle as it is. FEC flags of the start vector are
+  // not modelled (a corrupted start vector would need a retry the protocol does not describe).
+  return emulate_initial_alignment(topology, [&](LinkId link, TspId from, Cycle send_cycle) {
+    return transmit(link_model_params(topology.link(link)), seed, link, from, kAlignmentSequence,
+                    send_cycle)
+        .arrival_cycle;
+  });
 }
 
 Digest128 combine_tsp_digests(std::span<const Digest128> tsp_digests) {
@@ -173,7 +193,7 @@ DriverOutcome RunDriver::run() {
         break;
       }
       if (agreed.stuck()) {
-        throw ScheduleError(fmt::format(
+        throw AgreedScheduleError(fmt::format(
             "every TSP is idle but {} vector(s) wait in C2C buffers that no RECEIVE will consume "
             "(run ended at cycle {})",
             agreed.vectors_in_flight(), agreed.last_active_cycle));

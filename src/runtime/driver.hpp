@@ -12,6 +12,10 @@
 // agreement at which every TSP is idle and nothing is in flight, and its final cycle is the last
 // cycle at which any TSP did anything (never the window at which the end was noticed). Windows in
 // which no TSP has anything to do are skipped, by every rank alike, after an agreement.
+//
+// Cycles are program cycles: cycle 0 is the start that initial program alignment established
+// (emulate_run_alignment below; clock/alignment.hpp). The alignment is a pure function of topology
+// and seed, so run.cpp computes it once per rank for the report and the driver needs no offset.
 
 #include <cstdint>
 #include <optional>
@@ -19,11 +23,20 @@
 
 #include "chip/chip_config.hpp"
 #include "chip/engine.hpp"
+#include "clock/alignment.hpp"
 #include "isa/bundle.hpp"
 #include "net/transport.hpp"
 #include "topo/topology.hpp"
 
 namespace tspemu {
+
+// A schedule error decided from the agreed ControlState (e.g. vectors nobody will RECEIVE): every
+// rank raises it identically in the same agreement, so the caller reports it once (rank 0) and
+// every rank exits with its code, with no MPI_Abort and no duplicated message.
+class AgreedScheduleError : public ScheduleError {
+ public:
+  using ScheduleError::ScheduleError;
+};
 
 struct DriverOptions {
   std::uint64_t seed = 1;  // link jitter and bit errors (recorded in the report)
@@ -55,6 +68,17 @@ struct DriverOutcome {
 
 // Converts the topology's links for the network layer.
 [[nodiscard]] std::shared_ptr<const NetworkLayout> network_layout_of(const Topology& topology);
+
+// The link-model key of the start vector of initial program alignment: it is "vector number 2^63"
+// of its link direction. Program vectors are numbered 0, 1, 2, ... per direction and never reach
+// it, so the alignment's jitter draws are independent of the program's, which stay unchanged.
+inline constexpr std::uint64_t kAlignmentSequence = std::uint64_t{1} << 63;
+
+// Initial program alignment of a run (clock/alignment.hpp), with start-vector arrivals drawn by the
+// network layer's link model (net/link_model.hpp, transmit) with the run seed and
+// kAlignmentSequence. A pure function of topology and seed: every rank computes the same result.
+// Program cycle 0 is the result's start_cycle. Throws InputError if a TSP is unreachable.
+[[nodiscard]] AlignmentResult emulate_run_alignment(const Topology& topology, std::uint64_t seed);
 
 class RunDriver {
  public:

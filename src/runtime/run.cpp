@@ -31,6 +31,7 @@ struct Setup {
   std::optional<Topology> topology;
   ChipConfig chip;
   Bundle bundle;
+  AlignmentResult alignment;  // initial program alignment: program cycle 0 = its start_cycle
 };
 
 // True when an MPI launcher (mpirun, srun --mpi=pmix) started this process.
@@ -88,6 +89,12 @@ Setup load_setup(const RunRequest& request) {
   if (request.agreement_epochs < 1) {
     throw InputError(fmt::format("--agree-epochs {} must be at least 1", request.agreement_epochs));
   }
+  // Every rank emulates the same alignment (a pure function of topology and seed). With ideal
+  // clocks and the worst-case link latency in the start epoch every TSP starts in the same cycle;
+  // a skew would need per-TSP cycle offsets, which only drift mode can cause.
+  setup.alignment = emulate_run_alignment(*setup.topology, request.seed);
+  TSPEMU_ASSERT(setup.alignment.start_skew_cycles == 0,
+                "initial program alignment with ideal clocks must start every TSP together");
   return setup;
 }
 
@@ -174,6 +181,19 @@ void write_dumps(const RunRequest& request, const Setup& setup, const DriverOutc
   }
 }
 
+// The report's "alignment" object (cycles are global, counted from reset; program cycle 0 is
+// start_cycle).
+Json alignment_to_json(const AlignmentResult& a) {
+  return Json{{"root", a.tree.root.value},
+              {"tree_height", a.tree.height},
+              {"max_link_latency_cycles", a.max_link_latency_cycles},
+              {"cost_cycles", a.cost_cycles},
+              {"formula_cost_cycles", a.formula_cost_cycles},
+              {"start_skew_cycles", a.start_skew_cycles},
+              {"start_cycle", a.start_cycle},
+              {"max_arrival_latency_cycles", a.max_arrival_latency_cycles}};
+}
+
 // Rank 0 only: the report, the summary and the final digest line.
 int finish_on_root(const RunRequest& request, const Setup& setup, const DriverOutcome& outcome,
                    std::vector<Json> tsps, const std::string& transport_name, int ranks,
@@ -250,6 +270,7 @@ int finish_on_root(const RunRequest& request, const Setup& setup, const DriverOu
       {"vectors_sent", vectors},
       {"fec_corrected", fec_corrected},
       {"links", links},
+      {"alignment", alignment_to_json(setup.alignment)},
       {"per_tsp", tsps},
       {"digest", digest.hex()},
   };
@@ -267,6 +288,15 @@ int finish_on_root(const RunRequest& request, const Setup& setup, const DriverOu
                 ranks == 1 ? "" : "s");
     std::printf("cycles: %lld (%.3f us emulated at %.0f MHz)\n", static_cast<long long>(cycles),
                 emulated_seconds * 1e6, topology.chip().clock_mhz);
+    if (topology.tsp_count() > 1) {
+      std::printf(
+          "alignment: tree height %lld from TSP 0, cost %lld cycles (formula %lld), start skew "
+          "%lld\n",
+          static_cast<long long>(setup.alignment.tree.height),
+          static_cast<long long>(setup.alignment.cost_cycles),
+          static_cast<long long>(setup.alignment.formula_cost_cycles),
+          static_cast<long long>(setup.alignment.start_skew_cycles));
+    }
     std::printf("windows: %lld of %lld cycles (%lld skipped); vectors on links: %lld\n",
                 static_cast<long long>(outcome.windows),
                 static_cast<long long>(outcome.window_cycles),
@@ -373,6 +403,7 @@ int run_mpi(const RunRequest& request, int argc, char** argv) {
   }
   DriverOutcome outcome;
   std::vector<Json> tsps;
+  int agreed_error = kExitOk;
   try {
     RunDriver driver(*setup.topology, setup.chip, setup.bundle, *transport,
                      DriverOptions{request.seed, request.shuffle_seed, request.timing_only,
@@ -382,14 +413,18 @@ int run_mpi(const RunRequest& request, int argc, char** argv) {
     std::vector<Json> mine;
     for (const auto& t : outcome.local) mine.push_back(outcome_to_json(t));
     tsps = gather_outcomes(transport->comm(), mine);
+  } catch (const AgreedScheduleError& e) {
+    // Every rank raised it in the same agreement: rank 0 speaks, every rank finalises.
+    if (rank == 0) print_error(e.what());
+    agreed_error = e.exit_code();
   } catch (const Error& e) {
     transport->abort(e);
   } catch (const std::exception& e) {
     transport->abort(Error(ErrorKind::internal,
                            fmt::format("internal error: {} (this is a tspemu bug)", e.what())));
   }
-  int result = kExitOk;
-  if (rank == 0) {
+  int result = agreed_error;
+  if (rank == 0 && agreed_error == kExitOk) {
     const double wall =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     try {
