@@ -13,6 +13,7 @@
 #include "common/log.hpp"
 #include "isa/assembler.hpp"
 #include "isa/bundle.hpp"
+#include "runtime/send_schedule.hpp"
 #include "topo/loader.hpp"
 
 namespace tspemu::cli {
@@ -44,6 +45,10 @@ int run_asm(const AsmOptions& options) {
                        fmt::format(".tsp {} does not exist in topology '{}' (TSPs 0..{})",
                                    tsp.tsp.value, bundle.topology_name, tsp_count - 1));
     }
+  }
+  // With a topology the bundle carries the send schedule the runtime checks traffic against.
+  if (!options.topology.empty()) {
+    bundle.send_schedule = derive_send_schedule(bundle.program, load_topology(options.topology));
   }
   write_bundle(options.output, bundle);
   std::size_t instructions = 0;

@@ -64,7 +64,10 @@ Digest128 combine_tsp_digests(std::span<const Digest128> tsp_digests) {
 
 RunDriver::RunDriver(const Topology& topology, const ChipConfig& chip, const Bundle& bundle,
                      Transport& transport, DriverOptions options)
-    : topology_(topology), transport_(transport), options_(options) {
+    : topology_(topology),
+      transport_(transport),
+      options_(options),
+      schedule_(bundle.send_schedule) {
   EngineOptions engine_options;
   engine_options.shuffle_seed = options.shuffle_seed;
   engine_options.timing_only = options.timing_only;
@@ -89,6 +92,34 @@ RunDriver::RunDriver(const Topology& topology, const ChipConfig& chip, const Bun
 }
 
 RunDriver::~RunDriver() = default;
+
+// A send must be the one the bundle's send schedule announced (when it has one): the k-th vector
+// from this port, at the announced cycle, toward the announced TSP and port.
+void RunDriver::check_against_schedule(TspId tsp, const C2cSend& send, std::uint64_t k,
+                                       const Endpoint& far) const {
+  if (schedule_.empty()) return;
+  const ErrorContext context{.where = send.where,
+                             .tsp = tsp.value,
+                             .cycle = send.send_cycle,
+                             .queue = fmt::format("C2C{}", send.port.value)};
+  const SendRow* row = schedule_.find(tsp, send.port, static_cast<std::int64_t>(k));
+  if (row == nullptr) {
+    throw ScheduleError(fmt::format("send schedule mismatch: SEND number {} on TSP {} port {} at "
+                                    "cycle {} is not in the bundle's send schedule ({} row(s) for "
+                                    "that port)",
+                                    k + 1, tsp.value, send.port.value, send.send_cycle,
+                                    schedule_.rows_for(tsp, send.port)),
+                        context);
+  }
+  if (row->send_cycle != send.send_cycle || row->dst_tsp != far.tsp || row->dst_port != far.port) {
+    throw ScheduleError(
+        fmt::format("send schedule mismatch: SEND number {} on TSP {} port {} happened at cycle {} "
+                    "toward TSP {} port {}, but the schedule says cycle {} toward TSP {} port {}",
+                    k + 1, tsp.value, send.port.value, send.send_cycle, far.tsp.value,
+                    far.port.value, row->send_cycle, row->dst_tsp.value, row->dst_port.value),
+        context);
+  }
+}
 
 DriverOutcome RunDriver::run() {
   const WindowClock& clock = transport_.layout().window();
@@ -149,6 +180,7 @@ DriverOutcome RunDriver::run() {
         v.dst_port = far.port;
         v.send_cycle = send.send_cycle;
         v.sequence = link_sequence_[direction][link_id->index()]++;
+        check_against_schedule(local.tsp, send, v.sequence, far);
         v.data = send.data;
         stamp(v, transport_.layout().link(*link_id).params, options_.seed);
         hash_in_flight(local.sent_log, v);

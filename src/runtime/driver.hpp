@@ -26,6 +26,7 @@
 #include "clock/alignment.hpp"
 #include "isa/bundle.hpp"
 #include "net/transport.hpp"
+#include "runtime/send_schedule.hpp"
 #include "topo/topology.hpp"
 
 namespace tspemu {
@@ -93,10 +94,13 @@ class RunDriver {
 
  private:
   struct Local;
+  void check_against_schedule(TspId tsp, const C2cSend& send, std::uint64_t k,
+                              const Endpoint& far) const;
   const Topology& topology_;
   Transport& transport_;
   DriverOptions options_;
   std::vector<Local> locals_;
+  SendScheduleIndex schedule_;  // the bundle's send schedule; every send is checked against it
   std::vector<std::uint64_t> link_sequence_[2];  // per link and direction (a->b = 0, b->a = 1)
   std::vector<Cycle> link_last_send_[2];
 };

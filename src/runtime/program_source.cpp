@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "isa/assembler.hpp"
+#include "runtime/send_schedule.hpp"
 
 namespace tspemu {
 
@@ -33,6 +34,8 @@ Bundle load_program_for(const std::filesystem::path& path, const Topology& topol
                       topology.tsp_count() == 1 ? "" : "s"));
     }
   }
+  if (path.extension() == ".tsa")
+    bundle.send_schedule = derive_send_schedule(bundle.program, topology);
   return bundle;
 }
 
