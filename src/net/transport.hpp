@@ -58,7 +58,7 @@ class Outbox {
   std::vector<std::vector<InFlightVector>> buckets_;
 };
 
-// Counters for reports. Everything but wait_seconds is deterministic.
+// Counters for reports (deterministic: no wall-clock values).
 struct TransportStats {
   std::int64_t windows = 0;          // exchanges done
   std::int64_t messages_sent = 0;    // per-neighbour messages sent (LocalTransport: would-be)
@@ -66,7 +66,6 @@ struct TransportStats {
   std::int64_t vectors_sent = 0;
   std::int64_t vectors_received = 0;
   std::int64_t agreements = 0;
-  double wait_seconds = 0;  // wall time spent waiting for other ranks (MpiTransport only)
 };
 
 class Transport {
