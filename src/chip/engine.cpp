@@ -67,6 +67,9 @@ class Engine::Impl {
       stream,
       sram_row,
       sram_scatter,
+      // Timing-only SCATTER: no addresses, nothing written, but its landing is activity (the run
+      // ends at the same cycle as the full run).
+      timing_only_write,
       alu,
       accumulate,
       weight_row,
@@ -1077,6 +1080,8 @@ void Engine::Impl::execute_item(ExecItem& item, Effect* effects) {
         if (gather) {
           out = Vector{};
           emit_streams(item, effects, ops[0].stream, 1, position, 0);
+        } else {
+          add_effect(item, effects, Effect::Kind::timing_only_write);
         }
         return;
       }
@@ -1310,6 +1315,8 @@ void Engine::Impl::land(Cycle cycle, std::vector<Effect>& effects) {
         break;
       case Effect::Kind::sram_row:
         sram_.write(e.unit, e.index, pool_[e.vecs[0]]);
+        break;
+      case Effect::Kind::timing_only_write:
         break;
       case Effect::Kind::sram_scatter: {
         const Vector& data = pool_[e.vecs[0]];

@@ -41,6 +41,9 @@ void add_run_command(CLI::App& app, CommandTable& table) {
                   "not change: a determinism check)");
   sub->add_flag("--timing-only", args->request.timing_only,
                 "Check every timing and schedule rule without computing data");
+  sub->add_flag("--check", args->request.check,
+                "Compare the outputs bit for bit with the reference evaluator of the graph the "
+                "bundle was compiled from (tspemu compile); exit 1 on the first difference");
   sub->add_option("--agree-epochs", args->request.agreement_epochs,
                   "HAC epochs between global agreements (termination, control)")
       ->capture_default_str();

@@ -1,6 +1,5 @@
 #include "isa/bundle.hpp"
 
-#include <cereal/cereal.hpp>
 #include <cereal/types/string.hpp>
 #include <cereal/types/vector.hpp>
 #include <fmt/format.h>
@@ -12,119 +11,12 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <optional>
 
 #include "common/atomic_file.hpp"
 #include "common/error.hpp"
+#include "isa/bundle_archive.hpp"
 #include "isa/validate.hpp"
-
-namespace tspemu {
-namespace detail {
-
-// Thrown by BoundedInputArchive; turned into an InputError naming the file.
-struct PayloadError {
-  std::string message;
-};
-
-// A cereal input archive over a byte span that never reads past the end and never lets a size
-// field promise more elements than there are bytes left (every element of a bundle takes at least
-// one byte), so a corrupt or hostile size cannot make it allocate gigabytes. Reads bools strictly.
-class BoundedInputArchive
-    : public cereal::InputArchive<BoundedInputArchive, cereal::AllowEmptyClassElision> {
- public:
-  explicit BoundedInputArchive(std::span<const std::uint8_t> bytes)
-      : cereal::InputArchive<BoundedInputArchive, cereal::AllowEmptyClassElision>(this),
-        bytes_(bytes) {}
-
-  void load_bytes(void* out, std::size_t size) {
-    if (size > remaining()) {
-      throw PayloadError{fmt::format("needs {} more bytes at payload offset {}, {} left", size,
-                                     position_, remaining())};
-    }
-    if (size > 0) std::memcpy(out, bytes_.data() + position_, size);
-    position_ += size;
-  }
-  [[nodiscard]] std::size_t remaining() const { return bytes_.size() - position_; }
-  [[nodiscard]] std::size_t position() const { return position_; }
-
- private:
-  std::span<const std::uint8_t> bytes_;
-  std::size_t position_ = 0;
-};
-
-// The matching writer: the byte layout of cereal's BinaryOutputArchive (arithmetic values raw and
-// little-endian on our hosts, sizes as uint64), appended to a vector.
-class BundleOutputArchive
-    : public cereal::OutputArchive<BundleOutputArchive, cereal::AllowEmptyClassElision> {
- public:
-  explicit BundleOutputArchive(std::vector<std::uint8_t>& out)
-      : cereal::OutputArchive<BundleOutputArchive, cereal::AllowEmptyClassElision>(this),
-        out_(out) {}
-  void save_bytes(const void* data, std::size_t size) {
-    const auto* begin = static_cast<const std::uint8_t*>(data);
-    out_.insert(out_.end(), begin, begin + size);
-  }
-
- private:
-  std::vector<std::uint8_t>& out_;
-};
-
-template <class T>
-std::enable_if_t<std::is_arithmetic_v<T>> CEREAL_SAVE_FUNCTION_NAME(BundleOutputArchive& archive,
-                                                                    const T& value) {
-  archive.save_bytes(&value, sizeof(T));
-}
-template <class T>
-void CEREAL_SAVE_FUNCTION_NAME(BundleOutputArchive& archive, const cereal::NameValuePair<T>& pair) {
-  archive(pair.value);
-}
-template <class T>
-void CEREAL_SAVE_FUNCTION_NAME(BundleOutputArchive& archive, const cereal::SizeTag<T>& tag) {
-  archive(tag.size);
-}
-template <class T>
-void CEREAL_SAVE_FUNCTION_NAME(BundleOutputArchive& archive, const cereal::BinaryData<T>& data) {
-  archive.save_bytes(data.data, static_cast<std::size_t>(data.size));
-}
-
-template <class T>
-std::enable_if_t<std::is_arithmetic_v<T> && !std::is_same_v<T, bool>> CEREAL_LOAD_FUNCTION_NAME(
-    BoundedInputArchive& archive, T& value) {
-  archive.load_bytes(&value, sizeof(T));
-}
-
-inline void CEREAL_LOAD_FUNCTION_NAME(BoundedInputArchive& archive, bool& value) {
-  std::uint8_t byte = 0;
-  archive.load_bytes(&byte, 1);
-  if (byte > 1) throw PayloadError{fmt::format("boolean byte {} is not 0 or 1", byte)};
-  value = byte != 0;
-}
-
-template <class T>
-void CEREAL_LOAD_FUNCTION_NAME(BoundedInputArchive& archive, cereal::NameValuePair<T>& pair) {
-  archive(pair.value);
-}
-
-template <class T>
-void CEREAL_LOAD_FUNCTION_NAME(BoundedInputArchive& archive, cereal::SizeTag<T>& tag) {
-  archive(tag.size);
-  if (static_cast<std::uint64_t>(tag.size) > archive.remaining()) {
-    throw PayloadError{fmt::format("a size field says {} elements with {} bytes left",
-                                   static_cast<std::uint64_t>(tag.size), archive.remaining())};
-  }
-}
-
-template <class T>
-void CEREAL_LOAD_FUNCTION_NAME(BoundedInputArchive& archive, cereal::BinaryData<T>& data) {
-  archive.load_bytes(data.data, static_cast<std::size_t>(data.size));
-}
-
-}  // namespace detail
-}  // namespace tspemu
-
-CEREAL_REGISTER_ARCHIVE(tspemu::detail::BundleOutputArchive)
-CEREAL_REGISTER_ARCHIVE(tspemu::detail::BoundedInputArchive)
-CEREAL_SETUP_ARCHIVE_TRAITS(tspemu::detail::BoundedInputArchive,
-                            tspemu::detail::BundleOutputArchive)
 
 namespace tspemu {
 namespace {
@@ -156,13 +48,38 @@ std::uint32_t get_u32(std::span<const std::uint8_t> bytes, std::size_t offset) {
   return v;
 }
 
+// The problem with a list of attachment names, or nothing.
+std::optional<std::string> attachment_names_problem(
+    const std::vector<BundleAttachment>& attachments) {
+  for (std::size_t i = 0; i < attachments.size(); ++i) {
+    if (attachments[i].name.empty()) return fmt::format("attachment {} has an empty name", i);
+    for (std::size_t j = 0; j < i; ++j) {
+      if (attachments[j].name == attachments[i].name) {
+        return fmt::format("attachment {} is named '{}' like attachment {}", i, attachments[i].name,
+                           j);
+      }
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
+
+const BundleAttachment* Bundle::find_attachment(std::string_view name) const {
+  for (const auto& a : attachments) {
+    if (a.name == name) return &a;
+  }
+  return nullptr;
+}
 
 std::vector<std::uint8_t> encode_bundle(const Bundle& bundle) {
   std::vector<std::uint8_t> payload;
   {
+    const auto problem = attachment_names_problem(bundle.attachments);
+    TSPEMU_ASSERT(!problem, "encode_bundle: " + problem.value_or(""));
     detail::BundleOutputArchive archive(payload);
-    archive(bundle.topology_name, bundle.topology_digest, bundle.program, bundle.send_schedule);
+    archive(bundle.topology_name, bundle.topology_digest, bundle.program, bundle.send_schedule,
+            bundle.attachments);
   }
   const std::span<const std::uint8_t> payload_bytes(payload);
   const Digest128 checksum = digest_of(payload_bytes);
@@ -189,9 +106,9 @@ Bundle decode_bundle(std::span<const std::uint8_t> bytes, const std::string& nam
     fail(fmt::format("truncated ({} bytes, the header alone has {})", bytes.size(), kHeaderBytes));
   }
   const std::uint32_t version = get_u32(bytes, 4);
-  if (version != kBundleFormatVersion) {
-    fail(fmt::format("format version {} is not supported (this tspemu reads version {})", version,
-                     kBundleFormatVersion));
+  if (version < kOldestBundleFormatVersion || version > kBundleFormatVersion) {
+    fail(fmt::format("format version {} is not supported (this tspemu reads versions {} and {})",
+                     version, kOldestBundleFormatVersion, kBundleFormatVersion));
   }
   const std::uint64_t payload_size = get_u64(bytes, 8);
   const std::uint64_t present = bytes.size() - kHeaderBytes;
@@ -211,6 +128,7 @@ Bundle decode_bundle(std::span<const std::uint8_t> bytes, const std::string& nam
   try {
     detail::BoundedInputArchive archive(payload);
     archive(bundle.topology_name, bundle.topology_digest, bundle.program, bundle.send_schedule);
+    if (version >= 2) archive(bundle.attachments);
     if (archive.remaining() != 0) {
       fail(fmt::format("malformed payload ({} bytes left over)", archive.remaining()));
     }
@@ -222,6 +140,9 @@ Bundle decode_bundle(std::span<const std::uint8_t> bytes, const std::string& nam
     fail(fmt::format("malformed payload ({})", e.what()));
   } catch (const std::bad_alloc&) {
     fail("malformed payload (a size field is too large)");
+  }
+  if (auto problem = attachment_names_problem(bundle.attachments)) {
+    fail(fmt::format("malformed payload ({})", *problem));
   }
   validate_program(bundle.program, shape, name);
   return bundle;

@@ -1,6 +1,7 @@
 #pragma once
-// Program bundles (.tspb, DESIGN.md section 5): a program, the topology it was built for, and the
-// send schedule, in a versioned binary file.
+// Program bundles (.tspb, DESIGN.md section 5): a program, the topology it was built for, the
+// send schedule and named attachments (e.g. the compiled graph, compiler/compiled_graph.hpp), in a
+// versioned binary file.
 //
 // File layout (little-endian):
 //   offset  0: "TSPB"                     magic
@@ -8,15 +9,18 @@
 //   offset  8: u64 payload size in bytes
 //   offset 16: 16 bytes XXH3-128 of the payload (high word, then low word)
 //   offset 32: payload: cereal BinaryArchive of (topology_name, topology_digest, program,
-//              send_schedule)
-// A reader rejects a wrong magic, another version, a truncated file, trailing bytes, a checksum
-// mismatch and a malformed payload with an InputError naming the file; it never trusts a size
-// field in the payload beyond the bytes that remain.
+//              send_schedule, attachments) (isa/bundle_archive.hpp)
+// Version 1 payloads end after send_schedule (no attachments); they are still read. A reader
+// rejects a wrong magic, another version, a truncated file, trailing bytes, a checksum mismatch
+// and a malformed payload (including an attachment with an empty or repeated name) with an
+// InputError naming the file; it never trusts a size field in the payload beyond the bytes that
+// remain.
 
 #include <cstdint>
 #include <filesystem>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/digest.hpp"
@@ -26,7 +30,21 @@
 
 namespace tspemu {
 
-inline constexpr std::uint32_t kBundleFormatVersion = 1;
+// The version written; every version from kOldestBundleFormatVersion on is read.
+inline constexpr std::uint32_t kBundleFormatVersion = 2;
+inline constexpr std::uint32_t kOldestBundleFormatVersion = 1;
+
+// A named blob a bundle carries for tools that know the name (the run itself ignores them).
+// Names are non-empty and unique within a bundle; by convention "tspemu.<what>" for tspemu's own.
+struct BundleAttachment {
+  std::string name;
+  std::vector<std::uint8_t> bytes;
+  friend bool operator==(const BundleAttachment&, const BundleAttachment&) = default;
+  template <class Archive>
+  void serialize(Archive& archive) {
+    archive(name, bytes);
+  }
+};
 
 struct Bundle {
   std::uint32_t format_version = kBundleFormatVersion;
@@ -34,19 +52,25 @@ struct Bundle {
   Digest128 topology_digest;  // zero: assembled without a topology
   Program program;
   SendSchedule send_schedule;
+  std::vector<BundleAttachment> attachments;  // in the order they were added (version >= 2)
   friend bool operator==(const Bundle&, const Bundle&) = default;
+
+  // The attachment with this name, or nullptr.
+  [[nodiscard]] const BundleAttachment* find_attachment(std::string_view name) const;
 };
 
 // The file's bytes. format_version is written as kBundleFormatVersion whatever the field says.
+// Attachment names must be non-empty and unique (TSPEMU_ASSERT: a caller bug).
 [[nodiscard]] std::vector<std::uint8_t> encode_bundle(const Bundle& bundle);
 
 // Parses bytes; `name` stands for the file in messages:
 //   "b.tspb: not a tspemu bundle (bad magic)"
-//   "b.tspb: format version 7 is not supported (this tspemu reads version 1)"
+//   "b.tspb: format version 7 is not supported (this tspemu reads versions 1 and 2)"
 //   "b.tspb: truncated (header says 4096 payload bytes, 1000 present)"
 //   "b.tspb: 12 trailing bytes after the payload"
 //   "b.tspb: checksum mismatch (the file is corrupted)"
-//   "b.tspb: malformed payload (...)"
+//   "b.tspb: malformed payload (...)", e.g. "(attachment 1 has an empty name)",
+//     "(attachment 2 is named 'x' like attachment 0)"
 // The program is then checked with validate_program(program, shape).
 [[nodiscard]] Bundle decode_bundle(std::span<const std::uint8_t> bytes, const std::string& name,
                                    const ChipShape& shape = {});

@@ -134,11 +134,21 @@ void NetworkLayout::check_outgoing(TspId sender, WindowIndex window,
   }
   const Cycle begin = window_.begin(window);
   const Cycle end = window_.end(window);
-  if (v.send_cycle < begin || v.send_cycle >= end) {
+  // A SEND hands its vector over when its result lands (issue + func_delay), so a SEND issued in
+  // the last cycles of the previous window is handed over in this one; its arrival must still lie
+  // beyond this window (the receiver has run this window's cycles already).
+  if (v.send_cycle < begin - window_.window_cycles() || v.send_cycle >= end) {
     throw RuntimeError(fmt::format("vector on link {} sent at cycle {} was handed over in window "
                                    "{} (cycles {}..{})",
                                    v.link.value, v.send_cycle, window, begin, end - 1),
                        where);
+  }
+  if (v.arrival_cycle < end) {
+    throw RuntimeError(
+        fmt::format("vector on link {} sent at cycle {} arrives at cycle {}, inside "
+                    "window {} (cycles {}..{}) in which it was handed over",
+                    v.link.value, v.send_cycle, v.arrival_cycle, window, begin, end - 1),
+        where);
   }
   const Cycle earliest = v.send_cycle + l.params.latency_min_cycles;
   const Cycle latest = v.send_cycle + l.params.latency_max_cycles;

@@ -73,16 +73,17 @@ RunDriver::RunDriver(const Topology& topology, const ChipConfig& chip, const Bun
   engine_options.timing_only = options.timing_only;
   engine_options.network = true;
   engine_options.hac_period_cycles = topology.chip().hac_period_cycles;
-  static const TspProgram kEmptyProgram{};
   for (const TspId tsp : transport.local_tsps()) {
-    const TspProgram* program = &kEmptyProgram;
+    const TspProgram* program = nullptr;
     for (const auto& p : bundle.program.tsps) {
       if (p.tsp == tsp) program = &p;
     }
-    TspProgram owned;
-    if (program == &kEmptyProgram) {
-      owned.tsp = tsp;
-      program = &owned;
+    if (program == nullptr) {
+      // A TSP the bundle gives nothing to runs an empty program, which must outlive its engine.
+      auto empty = std::make_unique<TspProgram>();
+      empty->tsp = tsp;
+      program = empty.get();
+      empty_programs_.push_back(std::move(empty));
     }
     locals_.push_back(Local{tsp, std::make_unique<Engine>(*program, chip, engine_options), Hasher{},
                             0, 0, 0, std::vector<std::int64_t>(topology.link_count(), 0)});

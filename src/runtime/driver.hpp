@@ -99,6 +99,8 @@ class RunDriver {
   const Topology& topology_;
   Transport& transport_;
   DriverOptions options_;
+  std::vector<std::unique_ptr<TspProgram>>
+      empty_programs_;  // before locals_: engines refer to them
   std::vector<Local> locals_;
   SendScheduleIndex schedule_;  // the bundle's send schedule; every send is checked against it
   std::vector<std::uint64_t> link_sequence_[2];  // per link and direction (a->b = 0, b->a = 1)

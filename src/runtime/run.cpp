@@ -1,5 +1,7 @@
 #include "runtime/run.hpp"
 
+#include <cereal/types/string.hpp>
+#include <cereal/types/vector.hpp>
 #include <fmt/format.h>
 #include <mpi.h>
 #include <nlohmann/json.hpp>
@@ -9,11 +11,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <span>
+#include <string_view>
 
 #include "chip/kokkos_session.hpp"
 #include "common/atomic_file.hpp"
 #include "common/error.hpp"
 #include "common/log.hpp"
+#include "isa/bundle_archive.hpp"
 #include "net/link_model.hpp"
 #include "net/local_transport.hpp"
 #include "net/mpi_transport.hpp"
@@ -31,7 +36,15 @@ struct Setup {
   std::optional<Topology> topology;
   ChipConfig chip;
   Bundle bundle;
+  std::optional<CompiledGraph> compiled;  // the bundle's compiled-graph record, if it has one
   AlignmentResult alignment;  // initial program alignment: program cycle 0 = its start_cycle
+};
+
+// What rank 0 needs for --check: every TSP's extracted output shards, or the first (lowest rank)
+// extraction error.
+struct CheckInput {
+  std::vector<EmulatedOutput> outputs;
+  std::optional<std::string> error;
 };
 
 // True when an MPI launcher (mpirun, srun --mpi=pmix) started this process.
@@ -81,10 +94,26 @@ void check_dumps(const RunRequest& request, const Setup& setup) {
 }
 
 Setup load_setup(const RunRequest& request) {
+  constexpr std::string_view kNeedsGraph =
+      "--check needs a bundle compiled from a graph (tspemu compile)";
+  if (request.check && request.timing_only) {
+    throw InputError("--check compares data, so it cannot be combined with --timing-only");
+  }
+  if (request.check && request.program.extension() == ".tsa") {
+    throw InputError(fmt::format("{}: {}; an assembly program has no graph record",
+                                 request.program.string(), kNeedsGraph));
+  }
   Setup setup;
   setup.topology.emplace(load_topology(request.topology));
   setup.chip = chip_config_from_params(setup.topology->chip());
   setup.bundle = load_program_for(request.program, *setup.topology, setup.chip.shape);
+  if (const auto* record = setup.bundle.find_attachment(kCompiledGraphAttachment)) {
+    setup.compiled = decode_compiled_graph(record->bytes, request.program.string());
+  }
+  if (request.check && !setup.compiled) {
+    throw InputError(
+        fmt::format("{}: {}; this one has no graph record", request.program.string(), kNeedsGraph));
+  }
   check_dumps(request, setup);
   if (request.agreement_epochs < 1) {
     throw InputError(fmt::format("--agree-epochs {} must be at least 1", request.agreement_epochs));
@@ -135,13 +164,15 @@ Json outcome_to_json(const TspOutcome& t) {
       {"outputs", outputs}};
 }
 
-// Rank 0 gets every rank's per-TSP JSON (as text), others get nothing.
-std::vector<Json> gather_outcomes(MPI_Comm comm, const std::vector<Json>& mine) {
+// Rank 0 gets every rank's bytes, in rank order; others get nothing. Each part must stay below
+// 2 GiB (MPI counts are ints).
+std::vector<std::string> gather_to_root(MPI_Comm comm, const std::string& text) {
   int rank = 0;
   int size = 1;
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &size);
-  const std::string text = Json(mine).dump();
+  TSPEMU_ASSERT(text.size() < static_cast<std::size_t>(INT_MAX),
+                "gather_to_root: a rank's part exceeds 2 GiB");
   int length = static_cast<int>(text.size());
   std::vector<int> lengths(static_cast<std::size_t>(size));
   MPI_Gather(&length, 1, MPI_INT, lengths.data(), 1, MPI_INT, 0, comm);
@@ -157,16 +188,76 @@ std::vector<Json> gather_outcomes(MPI_Comm comm, const std::vector<Json>& mine) 
   }
   MPI_Gatherv(text.data(), length, MPI_CHAR, all.data(), lengths.data(), offsets.data(), MPI_CHAR,
               0, comm);
-  std::vector<Json> out;
+  std::vector<std::string> out;
   if (rank == 0) {
     for (int r = 0; r < size; ++r) {
-      const Json part =
-          Json::parse(all.substr(static_cast<std::size_t>(offsets[static_cast<std::size_t>(r)]),
-                                 static_cast<std::size_t>(lengths[static_cast<std::size_t>(r)])));
-      for (const auto& t : part) out.push_back(t);
+      out.push_back(all.substr(static_cast<std::size_t>(offsets[static_cast<std::size_t>(r)]),
+                               static_cast<std::size_t>(lengths[static_cast<std::size_t>(r)])));
     }
   }
   return out;
+}
+
+// Rank 0 gets every rank's per-TSP JSON (as text), others get nothing.
+std::vector<Json> gather_outcomes(MPI_Comm comm, const std::vector<Json>& mine) {
+  std::vector<Json> out;
+  for (const std::string& part : gather_to_root(comm, Json(mine).dump())) {
+    for (const auto& t : Json::parse(part)) out.push_back(t);
+  }
+  return out;
+}
+
+// This process's output shards for --check (extract_tsp_outputs over its TSPs).
+std::vector<EmulatedOutput> extract_local_outputs(const Setup& setup,
+                                                  const DriverOutcome& outcome) {
+  std::vector<EmulatedOutput> out;
+  for (const auto& t : outcome.local) {
+    for (auto& o : extract_tsp_outputs(*setup.compiled, t.tsp, t.result.outputs)) {
+      out.push_back(std::move(o));
+    }
+  }
+  return out;
+}
+
+// One rank's CheckInput as bytes for the gather (the job's own data: the archive's bounds are a
+// safeguard, not a trust boundary): has-error flag, then the error or the shards.
+std::string encode_check_part(const CheckInput& part) {
+  std::vector<std::uint8_t> bytes;
+  detail::BundleOutputArchive archive(bytes);
+  archive(part.error.has_value());
+  if (part.error) {
+    archive(*part.error);
+  } else {
+    archive(static_cast<std::uint64_t>(part.outputs.size()));
+    for (const auto& o : part.outputs) archive(o.name, o.tsp.value, o.bytes);
+  }
+  return std::string(bytes.begin(), bytes.end());
+}
+
+// Rank 0: the parts in rank order merged; the lowest rank's error wins.
+CheckInput merge_check_parts(const std::vector<std::string>& parts) {
+  CheckInput merged;
+  for (const std::string& text : parts) {
+    const std::span<const std::uint8_t> bytes(reinterpret_cast<const std::uint8_t*>(text.data()),
+                                              text.size());
+    detail::BoundedInputArchive archive(bytes);
+    bool has_error = false;
+    archive(has_error);
+    if (has_error) {
+      std::string error;
+      archive(error);
+      if (!merged.error) merged.error = std::move(error);
+      continue;
+    }
+    std::uint64_t count = 0;
+    archive(count);
+    for (std::uint64_t i = 0; i < count; ++i) {
+      EmulatedOutput o;
+      archive(o.name, o.tsp.value, o.bytes);
+      merged.outputs.push_back(std::move(o));
+    }
+  }
+  return merged;
 }
 
 void write_dumps(const RunRequest& request, const Setup& setup, const DriverOutcome& outcome) {
@@ -197,7 +288,16 @@ Json alignment_to_json(const AlignmentResult& a) {
 // Rank 0 only: the report, the summary and the final digest line.
 int finish_on_root(const RunRequest& request, const Setup& setup, const DriverOutcome& outcome,
                    std::vector<Json> tsps, const std::string& transport_name, int ranks,
-                   double wall_seconds, const std::vector<RankBinding>* bindings = nullptr) {
+                   double wall_seconds, const CheckInput* check_input,
+                   const std::vector<RankBinding>* bindings = nullptr) {
+  // --check first: an extraction error ends the run before any report is written.
+  std::optional<CheckResult> check;
+  if (request.check) {
+    TSPEMU_ASSERT(setup.compiled && check_input != nullptr, "--check without its inputs");
+    if (check_input->error) throw RuntimeError(*check_input->error);
+    check = check_outputs(*setup.compiled, check_input->outputs);
+  }
+
   std::sort(tsps.begin(), tsps.end(),
             [](const Json& a, const Json& b) { return a["tsp"].get<int>() < b["tsp"].get<int>(); });
   std::vector<Digest128> digests;
@@ -275,6 +375,11 @@ int finish_on_root(const RunRequest& request, const Setup& setup, const DriverOu
       {"digest", digest.hex()},
   };
   if (request.shuffle_seed) report["shuffle_seed"] = *request.shuffle_seed;
+  if (setup.compiled) report["predicted_cycles"] = setup.compiled->predicted_cycles;
+  if (check) {
+    report["check"] = {{"status", check->passed ? "passed" : "failed"}, {"shards", check->shards}};
+    if (!check->passed) report["check"]["mismatch"] = check->mismatch;
+  }
   if (bindings != nullptr) {
     report["bindings"] = *bindings;
     report["binding_summary"] = sharing_summary(*bindings);
@@ -288,6 +393,10 @@ int finish_on_root(const RunRequest& request, const Setup& setup, const DriverOu
                 ranks == 1 ? "" : "s");
     std::printf("cycles: %lld (%.3f us emulated at %.0f MHz)\n", static_cast<long long>(cycles),
                 emulated_seconds * 1e6, topology.chip().clock_mhz);
+    if (setup.compiled) {
+      std::printf("predicted cycles: %lld\n",
+                  static_cast<long long>(setup.compiled->predicted_cycles));
+    }
     if (topology.tsp_count() > 1) {
       std::printf(
           "alignment: tree height %lld from TSP 0, cost %lld cycles (formula %lld), start skew "
@@ -304,9 +413,18 @@ int finish_on_root(const RunRequest& request, const Setup& setup, const DriverOu
     std::printf("wall: %.3f s (%.3g emulated cycles/s)\n", wall_seconds,
                 wall_seconds > 0 ? static_cast<double>(cycles) / wall_seconds : 0.0);
   }
+  if (check && check->passed && !request.quiet) {
+    std::printf("check: passed (%lld output shard%s bit-exact against the reference evaluator)\n",
+                static_cast<long long>(check->shards), check->shards == 1 ? "" : "s");
+  }
+  if (check && !check->passed) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "check: FAILED: %s\n", check->mismatch.c_str());
+    std::fflush(stderr);
+  }
   std::printf("digest: %s\n", digest.hex().c_str());
   std::fflush(stdout);
-  return kExitOk;
+  return check && !check->passed ? kExitRuntimeError : kExitOk;
 }
 
 void print_error(const std::string& text) {
@@ -326,9 +444,11 @@ int run_local(const RunRequest& request) {
   write_dumps(request, setup, outcome);
   std::vector<Json> tsps;
   for (const auto& t : outcome.local) tsps.push_back(outcome_to_json(t));
+  CheckInput check;
+  if (request.check) check.outputs = extract_local_outputs(setup, outcome);
   const double wall =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  return finish_on_root(request, setup, outcome, std::move(tsps), "local", 1, wall);
+  return finish_on_root(request, setup, outcome, std::move(tsps), "local", 1, wall, &check);
 }
 
 int run_mpi(const RunRequest& request, int argc, char** argv) {
@@ -403,6 +523,7 @@ int run_mpi(const RunRequest& request, int argc, char** argv) {
   }
   DriverOutcome outcome;
   std::vector<Json> tsps;
+  CheckInput check;
   int agreed_error = kExitOk;
   try {
     RunDriver driver(*setup.topology, setup.chip, setup.bundle, *transport,
@@ -413,6 +534,19 @@ int run_mpi(const RunRequest& request, int argc, char** argv) {
     std::vector<Json> mine;
     for (const auto& t : outcome.local) mine.push_back(outcome_to_json(t));
     tsps = gather_outcomes(transport->comm(), mine);
+    if (request.check) {
+      // Never throws between here and the gather: every rank reaches it.
+      CheckInput part;
+      try {
+        part.outputs = extract_local_outputs(setup, outcome);
+      } catch (const Error& e) {
+        part.outputs.clear();
+        part.error = e.what();
+      }
+      const std::vector<std::string> parts =
+          gather_to_root(transport->comm(), encode_check_part(part));
+      if (rank == 0) check = merge_check_parts(parts);
+    }
   } catch (const AgreedScheduleError& e) {
     // Every rank raised it in the same agreement: rank 0 speaks, every rank finalises.
     if (rank == 0) print_error(e.what());
@@ -428,8 +562,8 @@ int run_mpi(const RunRequest& request, int argc, char** argv) {
     const double wall =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     try {
-      result =
-          finish_on_root(request, setup, outcome, std::move(tsps), "mpi", size, wall, &bindings);
+      result = finish_on_root(request, setup, outcome, std::move(tsps), "mpi", size, wall, &check,
+                              &bindings);
     } catch (const Error& e) {
       print_error(e.what());
       result = e.exit_code();
@@ -442,6 +576,31 @@ int run_mpi(const RunRequest& request, int argc, char** argv) {
 }
 
 }  // namespace
+
+std::vector<EmulatedOutput> extract_tsp_outputs(const CompiledGraph& record, TspId tsp,
+                                                std::span<const OutputData> outputs) {
+  std::vector<OutputSegmentView> views;
+  views.reserve(outputs.size());
+  for (const auto& o : outputs) {
+    views.push_back(OutputSegmentView{o.name, o.dtype, o.rows, o.columns, o.bytes});
+  }
+  std::vector<EmulatedOutput> out;
+  for (const auto& layout : record.outputs) {
+    if (layout.tsp == tsp) out.push_back(extract_output(layout, views));
+  }
+  return out;
+}
+
+CheckResult check_outputs(const CompiledGraph& record, std::span<const EmulatedOutput> got) {
+  const EvalResult expected = evaluate(record.graph);
+  CheckResult result;
+  for (const auto& v : expected.outputs)
+    result.shards += static_cast<std::int64_t>(v.shards.size());
+  const auto mismatch = compare_outputs(expected, got);
+  result.passed = !mismatch;
+  if (mismatch) result.mismatch = mismatch->message;
+  return result;
+}
 
 int run_main(const RunRequest& request, int argc, char** argv) {
   try {

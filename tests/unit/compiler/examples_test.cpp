@@ -84,7 +84,8 @@ TEST(Examples, LoadEvaluateAndMatchTheirGoldenDigests) {
                                0),
               0u)
         << h.lines[0];
-    EXPECT_EQ(h.lines[1], "# run: tspemu run " + stem + ".tspb --local --check");
+    EXPECT_EQ(h.lines[1],
+              "# run: tspemu run " + stem + ".tspb --topology " + h.topology + " --local --check");
     ASSERT_FALSE(h.topology.empty()) << "no '# topology: ' header line";
     const Topology topology = load_topology(test::source_path(h.topology));
     const Graph graph = load_graph(file, topology);

@@ -30,7 +30,16 @@ Bundle small_bundle() {
 )",
                             "small.tsa");
   bundle.send_schedule.push_back(SendRow{TspId{0}, PortId{0}, 0, TspId{1}, PortId{1}, 217, 300, 0});
+  bundle.attachments.push_back(BundleAttachment{"tspemu.test", {1, 2, 3}});
+  bundle.attachments.push_back(BundleAttachment{"empty", {}});
   return bundle;
+}
+
+// Writes a payload size and checksum that match the bytes after the header.
+void fix_size(std::vector<std::uint8_t>& bytes) {
+  const std::uint64_t size = bytes.size() - 32;
+  for (int i = 0; i < 8; ++i)
+    bytes[8 + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(size >> (8 * i));
 }
 
 std::string error_of(std::span<const std::uint8_t> bytes) {
@@ -56,7 +65,7 @@ TEST(Bundle, RoundTripInMemoryAndOnDisk) {
   const std::vector<std::uint8_t> bytes = encode_bundle(bundle);
   ASSERT_GT(bytes.size(), 32U);
   EXPECT_EQ(std::string(bytes.begin(), bytes.begin() + 4), "TSPB");
-  EXPECT_EQ(bytes[4], 1);
+  EXPECT_EQ(bytes[4], 2);
   const Bundle back = decode_bundle(bytes, "mem");
   EXPECT_EQ(back, bundle);
   EXPECT_EQ(back.program.tsps[0].queues[0].instructions[0].where.line, 8);  // locations survive
@@ -78,7 +87,10 @@ TEST(Bundle, HeaderErrors) {
   bad = bytes;
   bad[4] = 7;
   EXPECT_EQ(error_of(bad),
-            "b.tspb: format version 7 is not supported (this tspemu reads version 1)");
+            "b.tspb: format version 7 is not supported (this tspemu reads versions 1 and 2)");
+  bad[4] = 0;
+  EXPECT_EQ(error_of(bad),
+            "b.tspb: format version 0 is not supported (this tspemu reads versions 1 and 2)");
   bad = bytes;
   bad.push_back(0);
   bad.push_back(0);
@@ -192,6 +204,64 @@ TEST(Bundle, InvalidProgramInsideAValidFileIsRejected) {
   bundle.program.tsps[0].data[0].init.bytes.pop_back();
   EXPECT_EQ(error_of(encode_bundle(bundle)),
             "b.tspb: tsp 0: init has 3 bytes, shape [1,4] of i8 needs 4");
+}
+
+TEST(Bundle, Attachments) {
+  const Bundle bundle = small_bundle();
+  ASSERT_NE(bundle.find_attachment("tspemu.test"), nullptr);
+  EXPECT_EQ(bundle.find_attachment("tspemu.test")->bytes, (std::vector<std::uint8_t>{1, 2, 3}));
+  EXPECT_EQ(bundle.find_attachment("tspemu"), nullptr);
+  const Bundle back = decode_bundle(encode_bundle(bundle), "mem");
+  ASSERT_EQ(back.attachments.size(), 2U);
+  EXPECT_EQ(back.attachments[0].name, "tspemu.test");  // order kept
+  EXPECT_EQ(back.attachments[1].name, "empty");
+  EXPECT_TRUE(back.attachments[1].bytes.empty());
+
+  // Names are checked on reading (the encoder refuses to write such a bundle, so patch the bytes
+  // of one with two same-length names).
+  Bundle twins = small_bundle();
+  twins.attachments = {BundleAttachment{"ab", {7}}, BundleAttachment{"cd", {8}}};
+  std::vector<std::uint8_t> bytes = encode_bundle(twins);
+  // The payload ends with: u64 2 (count), u64 2, "ab", u64 1, 7, u64 2, "cd", u64 1, 8.
+  const std::size_t second_name = bytes.size() - 1 - 8 - 2;
+  ASSERT_EQ(bytes[second_name], 'c');
+  bytes[second_name] = 'a';
+  bytes[second_name + 1] = 'b';
+  fix_checksum(bytes);
+  EXPECT_EQ(error_of(bytes),
+            "b.tspb: malformed payload (attachment 1 is named 'ab' like attachment 0)");
+  bytes[second_name] = 0;
+  bytes[second_name + 1] = 0;
+  bytes.erase(bytes.begin() + static_cast<std::ptrdiff_t>(second_name),
+              bytes.begin() + static_cast<std::ptrdiff_t>(second_name) + 2);
+  bytes[second_name - 8] = 0;  // name length 2 -> 0
+  fix_size(bytes);
+  fix_checksum(bytes);
+  EXPECT_EQ(error_of(bytes), "b.tspb: malformed payload (attachment 1 has an empty name)");
+}
+
+TEST(Bundle, VersionOneBundlesAreStillRead) {
+  // A version-1 file is a version-2 file without the attachment list (u64 count 0 at the end).
+  Bundle bundle = small_bundle();
+  bundle.attachments.clear();
+  std::vector<std::uint8_t> bytes = encode_bundle(bundle);
+  ASSERT_EQ(std::vector<std::uint8_t>(bytes.end() - 8, bytes.end()),
+            std::vector<std::uint8_t>(8, 0));
+  bytes.resize(bytes.size() - 8);
+  bytes[4] = 1;
+  fix_size(bytes);
+  fix_checksum(bytes);
+  const Bundle back = decode_bundle(bytes, "v1.tspb");
+  EXPECT_EQ(back.format_version, 1U);
+  EXPECT_TRUE(back.attachments.empty());
+  EXPECT_EQ(back.program, bundle.program);
+  EXPECT_EQ(back.send_schedule, bundle.send_schedule);
+  // Written again, it becomes version 2.
+  EXPECT_EQ(encode_bundle(back)[4], 2);
+  // A version-1 header over a version-2 payload has 8 bytes too many.
+  bytes = encode_bundle(bundle);
+  bytes[4] = 1;
+  EXPECT_EQ(error_of(bytes), "b.tspb: malformed payload (8 bytes left over)");
 }
 
 TEST(Bundle, MissingFile) {

@@ -134,6 +134,26 @@ TEST_F(CheckOutgoing, Messages) {
             "link's latency range 509..528 (tsp 1, cycle 300)");
 }
 
+// A SEND hands its vector over when its result lands, one cycle after issue: a SEND issued in the
+// last cycle of window 1 is handed over in window 2. Two windows back is still an error, and so is
+// an arrival inside the hand-over window (the receiver has already run those cycles).
+TEST_F(CheckOutgoing, ASendFromThePreviousWindowIsHandedOverInThisOne) {
+  InFlightVector v = good();
+  v.send_cycle = 255;
+  v.arrival_cycle = 255 + 209;
+  EXPECT_EQ(error(v), "");
+  v.send_cycle = 127;
+  v.arrival_cycle = 127 + 209;
+  EXPECT_EQ(error(v),
+            "vector on link 0 sent at cycle 127 was handed over in window 2 (cycles 256..383) "
+            "(tsp 1, cycle 127)");
+  v.send_cycle = 255;
+  v.arrival_cycle = 300;
+  EXPECT_EQ(error(v),
+            "vector on link 0 sent at cycle 255 arrives at cycle 300, inside window 2 (cycles "
+            "256..383) in which it was handed over (tsp 1, cycle 255)");
+}
+
 TEST(ExchangePlan, AnnouncedWindowsPerOrderedPair) {
   ExchangePlan plan;
   plan.add(TspId(0), TspId(1), 5);

@@ -1,0 +1,407 @@
+#include "compiler/lower/tsp_schedule.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "common/error.hpp"
+#include "isa/op_table.hpp"
+#include "isa/queue.hpp"
+
+namespace tspemu::detail {
+
+namespace {
+
+constexpr std::uint8_t kReadUsed = 1U;
+constexpr std::uint8_t kReadBank1 = 2U;
+constexpr std::uint8_t kWriteUsed = 4U;
+constexpr std::uint8_t kWriteBank1 = 8U;
+constexpr Cycle kDiagonalBias = 4096;
+
+}  // namespace
+
+TspSchedule::TspSchedule(TspId tsp, const ChipConfig& config)
+    : tsp_(tsp), config_(config), queues_(all_queues(config.shape)) {
+  queue_busy_.resize(queues_.size());
+  mem_ports_.resize(static_cast<std::size_t>(config_.mem_slices()));
+  slices_.resize(static_cast<std::size_t>(config_.mem_slices()));
+  for (auto& s : slices_) {
+    s.next_free = {0, config_.shape.mem_rows_per_slice};
+  }
+  emitted_.resize(queues_.size());
+}
+
+int TspSchedule::queue_index(QueueId queue) const {
+  const auto it = std::lower_bound(queues_.begin(), queues_.end(), queue);
+  TSPEMU_ASSERT(it != queues_.end() && *it == queue, "queue of the chip");
+  return static_cast<int>(it - queues_.begin());
+}
+
+QueueId TspSchedule::slice_queue(int slice) const {
+  const int m = config_.shape.mem_slices_per_hemisphere;
+  return slice < m ? mem_queue(Hemisphere::west, slice) : mem_queue(Hemisphere::east, slice - m);
+}
+
+int TspSchedule::slice_position(int slice) const {
+  return queue_position(slice_queue(slice), config_.shape);
+}
+
+// ---- SRAM
+// -----------------------------------------------------------------------------------------
+
+TspSchedule::Allocation TspSchedule::allocate(int width, std::int32_t rows, int bank,
+                                              std::span<const std::int16_t> avoid) {
+  const int slices = config_.mem_slices();
+  const std::int32_t bank_rows = config_.shape.rows_per_bank();
+  TSPEMU_ASSERT(width >= 1 && width <= kMaxGroupWidth && rows >= 1, "allocation size");
+  // Try every starting slice from the cursor on: the first group with room wins.
+  for (int attempt = 0; attempt < slices; ++attempt) {
+    SliceGroup group;
+    group.width = static_cast<std::int8_t>(width);
+    const int first = (slice_cursor_ + attempt) % slices;
+    for (int k = 0; k < width; ++k) {
+      group.slices[static_cast<std::size_t>(k)] = static_cast<std::int16_t>((first + k) % slices);
+    }
+    // A group stays in one hemisphere: its byte planes travel together, in one direction, to or
+    // from the VXM between the hemispheres.
+    const int m = config_.shape.mem_slices_per_hemisphere;
+    if (first / m != (first + width - 1) / m || first + width > slices) continue;
+    bool avoided = false;
+    for (int k = 0; k < width; ++k) {
+      avoided = avoided || std::find(avoid.begin(), avoid.end(),
+                                     group.slices[static_cast<std::size_t>(k)]) != avoid.end();
+    }
+    if (avoided) continue;
+    std::int32_t low = 0;
+    std::int32_t high = config_.shape.mem_rows_per_slice;
+    for (int k = 0; k < width; ++k) {
+      const auto& s = slices_[static_cast<std::size_t>(group.slices[static_cast<std::size_t>(k)])];
+      low = std::max(low, s.next_free[0]);
+      high = std::min(high, s.next_free[1]);
+    }
+    std::optional<std::int32_t> address;
+    if (bank == 1) {
+      if (high - rows >= std::max(low, bank_rows)) address = high - rows;
+    } else if (bank == 0) {
+      if (low + rows <= std::min(high, bank_rows)) address = low;
+    } else if (low + rows <= high) {
+      address = low;
+    }
+    if (!address) continue;
+    for (int k = 0; k < width; ++k) {
+      auto& s = slices_[static_cast<std::size_t>(group.slices[static_cast<std::size_t>(k)])];
+      if (bank == 1) {
+        s.next_free[1] = *address;
+      } else {
+        s.next_free[0] = *address + rows;
+      }
+    }
+    slice_cursor_ = (first + width) % slices;
+    return {group, *address};
+  }
+  if (bank != -1) return allocate(width, rows, -1, avoid);
+  throw ScheduleError(fmt::format("SRAM is full on tsp {}: no {} slice(s) have {} free rows left",
+                                  tsp_.value, width, rows),
+                      ErrorContext{.tsp = tsp_.value});
+}
+
+TspSchedule::Allocation TspSchedule::allocate_like(const SliceGroup& like, std::int32_t rows,
+                                                   int bank) {
+  const std::int32_t bank_rows = config_.shape.rows_per_bank();
+  std::int32_t low = 0;
+  std::int32_t high = config_.shape.mem_rows_per_slice;
+  for (int k = 0; k < like.width; ++k) {
+    const auto& s = slices_[static_cast<std::size_t>(like.slices[static_cast<std::size_t>(k)])];
+    low = std::max(low, s.next_free[0]);
+    high = std::min(high, s.next_free[1]);
+  }
+  std::optional<std::int32_t> address;
+  if (bank == 1 && high - rows >= std::max(low, bank_rows)) address = high - rows;
+  if (bank == 0 && low + rows <= std::min(high, bank_rows)) address = low;
+  if (!address) return allocate(like.width, rows, bank);
+  for (int k = 0; k < like.width; ++k) {
+    auto& s = slices_[static_cast<std::size_t>(like.slices[static_cast<std::size_t>(k)])];
+    if (bank == 1) {
+      s.next_free[1] = *address;
+    } else {
+      s.next_free[0] = *address + rows;
+    }
+  }
+  return {like, *address};
+}
+
+std::int32_t TspSchedule::add_lane_map(LaneMap map) {
+  maps_.push_back(std::move(map));
+  return static_cast<std::int32_t>(maps_.size() - 1);
+}
+
+std::int32_t TspSchedule::add_segment(DataSegment segment) {
+  data_.push_back(std::move(segment));
+  return static_cast<std::int32_t>(data_.size() - 1);
+}
+
+// ---- reservation tables -------------------------------------------------------------------------
+
+void TspSchedule::grow(Cycle cycle) {
+  if (cycle < horizon_) return;
+  horizon_ = std::max<Cycle>(cycle + 1, horizon_ * 3 / 2 + 1024);
+  for (auto& q : queue_busy_) q.resize(static_cast<std::size_t>(horizon_), false);
+  for (auto& m : mem_ports_) m.resize(static_cast<std::size_t>(horizon_), 0);
+}
+
+bool TspSchedule::queue_free(int queue_index, Cycle cycle, int occupancy) const {
+  const auto& busy = queue_busy_[static_cast<std::size_t>(queue_index)];
+  for (Cycle c = cycle; c < cycle + occupancy; ++c) {
+    if (c < static_cast<Cycle>(busy.size()) && busy[static_cast<std::size_t>(c)]) return false;
+  }
+  return true;
+}
+
+bool TspSchedule::mem_free(int slice, Cycle cycle, bool write, int bank) const {
+  const auto& ports = mem_ports_[static_cast<std::size_t>(slice)];
+  if (cycle >= static_cast<Cycle>(ports.size())) return true;
+  const std::uint8_t bits = ports[static_cast<std::size_t>(cycle)];
+  if (write) {
+    if (bits & kWriteUsed) return false;
+    if ((bits & kReadUsed) && ((bits & kReadBank1) != 0) == (bank == 1)) return false;
+  } else {
+    if (bits & kReadUsed) return false;
+    if ((bits & kWriteUsed) && ((bits & kWriteBank1) != 0) == (bank == 1)) return false;
+  }
+  return true;
+}
+
+void TspSchedule::mem_reserve(int slice, Cycle cycle, bool write, int bank) {
+  grow(cycle);
+  auto& bits = mem_ports_[static_cast<std::size_t>(slice)][static_cast<std::size_t>(cycle)];
+  if (write) {
+    bits |= kWriteUsed;
+    if (bank == 1) bits |= kWriteBank1;
+  } else {
+    bits |= kReadUsed;
+    if (bank == 1) bits |= kReadBank1;
+  }
+}
+
+std::uint64_t TspSchedule::stream_key(Direction dir, int stream, Cycle diag) const {
+  const auto d = static_cast<std::uint64_t>(diag + kDiagonalBias);
+  return (d << 8) | (static_cast<std::uint64_t>(stream) << 1) | (dir == Direction::west ? 1U : 0U);
+}
+
+bool TspSchedule::stream_free(Direction dir, int stream, Cycle diag, int lo, int hi) const {
+  const auto it = streams_.find(stream_key(dir, stream, diag));
+  if (it == streams_.end()) return true;
+  for (const auto& [a, b] : it->second) {
+    if (lo < b && a < hi) return false;
+  }
+  return true;
+}
+
+void TspSchedule::stream_reserve(Direction dir, int stream, Cycle diag, int lo, int hi) {
+  streams_[stream_key(dir, stream, diag)].emplace_back(static_cast<std::int16_t>(lo),
+                                                       static_cast<std::int16_t>(hi));
+}
+
+// ---- placing
+// --------------------------------------------------------------------------------------
+
+namespace {
+
+// Travel coordinate: positions counted along the value's direction, so [from, to) is increasing.
+std::pair<int, int> travel_interval(Direction dir, int from, int to, int positions) {
+  const int a = dir == Direction::east ? from : positions - 1 - from;
+  const int b = dir == Direction::east ? to : positions - 1 - to;
+  return {a, std::max(b, a + 1)};
+}
+
+}  // namespace
+
+bool TspSchedule::fits(const Chain& chain, Cycle anchor, Placement& out) {
+  out.anchor = anchor;
+  out.op_queue_index.assign(chain.ops.size(), -1);
+  out.value_streams.assign(chain.values.size(), -1);
+  struct Taken {
+    int queue;
+    Cycle from;
+    Cycle to;
+  };
+  std::vector<Taken> taken;
+  struct MemTaken {
+    int slice;
+    Cycle cycle;
+    bool write;
+    int bank;
+  };
+  std::vector<MemTaken> mem_taken;
+  auto clash = [&](int q, Cycle from, Cycle to) {
+    for (const Taken& t : taken) {
+      if (t.queue == q && from < t.to && t.from < to) return true;
+    }
+    return false;
+  };
+  for (std::size_t i = 0; i < chain.ops.size(); ++i) {
+    const ChainOp& op = chain.ops[i];
+    const Cycle issue = anchor + op.offset;
+    if (issue < 0) return false;
+    int chosen = -1;
+    if (op.any_vxm_alu) {
+      for (int alu = 0; alu < config_.shape.vxm_alus; ++alu) {
+        const int q = queue_index(vxm_queue(alu));
+        if (queue_free(q, issue, op.occupancy) && !clash(q, issue, issue + op.occupancy)) {
+          chosen = q;
+          break;
+        }
+      }
+      if (chosen < 0) return false;
+    } else {
+      chosen = queue_index(op.queue);
+      if (!queue_free(chosen, issue, op.occupancy) || clash(chosen, issue, issue + op.occupancy)) {
+        return false;
+      }
+      for (QueueId extra : op.also_busy) {
+        const int q = queue_index(extra);
+        if (!queue_free(q, issue, op.occupancy) || clash(q, issue, issue + op.occupancy)) {
+          return false;
+        }
+      }
+    }
+    out.op_queue_index[i] = chosen;
+    taken.push_back({chosen, issue, issue + op.occupancy});
+    for (QueueId extra : op.also_busy) {
+      taken.push_back({queue_index(extra), issue, issue + op.occupancy});
+    }
+    if (op.mem_slice >= 0) {
+      const Cycle cycle = op.mem_write ? issue + op.mem_write_delay : issue;
+      if (!mem_free(op.mem_slice, cycle, op.mem_write, op.mem_bank)) return false;
+      for (const MemTaken& m : mem_taken) {
+        if (m.slice != op.mem_slice || m.cycle != cycle) continue;
+        if (m.write == op.mem_write || m.bank == op.mem_bank) return false;
+      }
+      mem_taken.push_back({op.mem_slice, cycle, op.mem_write, op.mem_bank});
+    }
+  }
+  const int positions = config_.positions();
+  const int streams = config_.shape.streams_per_direction;
+  struct StreamTaken {
+    Direction dir;
+    int stream;
+    Cycle diag;
+    int lo;
+    int hi;
+  };
+  std::vector<StreamTaken> stream_taken;
+  for (std::size_t v = 0; v < chain.values.size(); ++v) {
+    const ChainValue& value = chain.values[v];
+    const Cycle diag = anchor + value.diag_offset;
+    int found = -1;
+    for (int base = 0; base + value.width <= streams && found < 0; base += value.width) {
+      bool ok = true;
+      for (int k = 0; k < value.width && ok; ++k) {
+        const auto [lo, hi] =
+            travel_interval(value.direction, value.from_pos[static_cast<std::size_t>(k)],
+                            value.to_pos[static_cast<std::size_t>(k)], positions);
+        if (!stream_free(value.direction, base + k, diag, lo, hi)) ok = false;
+        for (const StreamTaken& s : stream_taken) {
+          if (s.dir == value.direction && s.stream == base + k && s.diag == diag && lo < s.hi &&
+              s.lo < hi) {
+            ok = false;
+          }
+        }
+      }
+      if (ok) found = base;
+    }
+    if (found < 0) return false;
+    out.value_streams[v] = found;
+    for (int k = 0; k < value.width; ++k) {
+      const auto [lo, hi] =
+          travel_interval(value.direction, value.from_pos[static_cast<std::size_t>(k)],
+                          value.to_pos[static_cast<std::size_t>(k)], positions);
+      stream_taken.push_back({value.direction, found + k, diag, lo, hi});
+    }
+  }
+  return true;
+}
+
+void TspSchedule::commit(const Chain& chain, const Placement& placement) {
+  const int positions = config_.positions();
+  for (std::size_t v = 0; v < chain.values.size(); ++v) {
+    const ChainValue& value = chain.values[v];
+    const Cycle diag = placement.anchor + value.diag_offset;
+    for (int k = 0; k < value.width; ++k) {
+      const auto [lo, hi] =
+          travel_interval(value.direction, value.from_pos[static_cast<std::size_t>(k)],
+                          value.to_pos[static_cast<std::size_t>(k)], positions);
+      stream_reserve(value.direction, placement.value_streams[v] + k, diag, lo, hi);
+    }
+  }
+  for (std::size_t i = 0; i < chain.ops.size(); ++i) {
+    const ChainOp& op = chain.ops[i];
+    const Cycle issue = placement.anchor + op.offset;
+    const int q = placement.op_queue_index[i];
+    grow(issue + op.occupancy + 64);
+    for (Cycle c = issue; c < issue + op.occupancy; ++c) {
+      queue_busy_[static_cast<std::size_t>(q)][static_cast<std::size_t>(c)] = true;
+      for (QueueId extra : op.also_busy) {
+        queue_busy_[static_cast<std::size_t>(queue_index(extra))][static_cast<std::size_t>(c)] =
+            true;
+      }
+    }
+    if (op.mem_slice >= 0) {
+      mem_reserve(op.mem_slice, op.mem_write ? issue + op.mem_write_delay : issue, op.mem_write,
+                  op.mem_bank);
+    }
+    Instruction instr = op.instr;
+    instr.issue_cycle = issue;
+    for (int k = 0; k < kMaxOperands; ++k) {
+      const int v = op.operand_value[static_cast<std::size_t>(k)];
+      if (v < 0) continue;
+      instr.operands[k].kind = OperandKind::stream;
+      instr.operands[k].stream.index =
+          static_cast<std::int8_t>(placement.value_streams[static_cast<std::size_t>(v)] +
+                                   op.operand_component[static_cast<std::size_t>(k)]);
+      instr.operands[k].stream.direction = chain.values[static_cast<std::size_t>(v)].direction;
+    }
+    const OpTiming& timing = config_.timing.of(instr);
+    last_active_ = std::max(last_active_, issue + timing.skew_cycles + timing.func_delay_cycles);
+    ++instruction_count_;
+    if (instr.opcode == Opcode::abc) abc_plane_cycles_ += instr.dtype == DType::f16 ? 2 : 1;
+    emitted_[static_cast<std::size_t>(q)].push_back(instr);
+  }
+}
+
+Placement TspSchedule::place(const Chain& chain, Cycle earliest) {
+  Placement placement;
+  Cycle anchor = std::max<Cycle>(earliest, 0);
+  for (const ChainOp& op : chain.ops) anchor = std::max(anchor, -op.offset);
+  // A chain that fits nowhere within a million cycles of its earliest start is structurally
+  // impossible (a lowering bug): fail instead of searching forever.
+  const Cycle limit = anchor + 1'000'000;
+  while (!fits(chain, anchor, placement)) {
+    if (++anchor > limit) {
+      throw ScheduleError(fmt::format("compiler bug: a chain of {} instructions finds no free "
+                                      "resources on tsp {} within 1000000 cycles of cycle {}",
+                                      chain.ops.size(), tsp_.value, limit - 1'000'000),
+                          ErrorContext{.tsp = tsp_.value});
+    }
+  }
+  commit(chain, placement);
+  return placement;
+}
+
+TspProgram TspSchedule::finish() const {
+  TspProgram program;
+  program.tsp = tsp_;
+  for (std::size_t q = 0; q < queues_.size(); ++q) {
+    if (emitted_[q].empty()) continue;
+    QueueProgram queue{queues_[q], emitted_[q]};
+    std::stable_sort(
+        queue.instructions.begin(), queue.instructions.end(),
+        [](const Instruction& a, const Instruction& b) { return a.issue_cycle < b.issue_cycle; });
+    program.queues.push_back(std::move(queue));
+  }
+  program.data = data_;
+  program.maps = maps_;
+  return program;
+}
+
+}  // namespace tspemu::detail

@@ -1,0 +1,180 @@
+#pragma once
+// One TSP's schedule under construction (issue 6, DESIGN.md section 5): the time x space
+// reservation tables the list scheduler places instructions into, the SRAM allocator, and the
+// instructions and data segments emitted so far.
+//
+// The scheduler places *chains*: a few instructions on different units whose issue cycles are fixed
+// relative to one anchor cycle by the stream travel times and the ISA timing table (a READ at
+// position p feeds a VXM op at position 46 exactly 3 + |46 - p| cycles later, and so on).
+// place() finds the earliest anchor at which every instruction's queue is free, every MEM access
+// keeps the port and bank rules, and every stream value finds a free stream group on its diagonal,
+// then reserves all of it at once. Resources modelled, exactly as the engine checks them:
+//   - queues: one issue per queue per cycle; a unit stays busy for its occupancy (IW: 8);
+//   - MEM slices: one read-type access per cycle (at the operand cycle) and one write-type access
+//     per cycle (at the landing cycle), and a read and a write in the same cycle on different
+//     banks;
+//   - streams: a value written at position p in cycle w travels one position per cycle along its
+//     diagonal (eastward: cycle - position = w - p); it occupies the half-open position interval
+//     [p, farthest reader) of that diagonal on its stream, and two values' intervals on the same
+//     (direction, stream, diagonal) must be disjoint (a writer inside another value's interval
+//     would overwrite it before its reader sees it; a writer at the reader's own position is fine:
+//     a value is visible only from the next position on).
+// The engine re-checks every one of these rules when the compiler's verification pass runs the
+// bundle (compiler/compile.hpp), so a mistake here is caught before a bundle is written.
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "chip/chip_config.hpp"
+#include "common/ids.hpp"
+#include "isa/program.hpp"
+
+namespace tspemu::detail {
+
+inline constexpr int kMaxGroupWidth = 4;
+
+// Global MEM slice numbering: W0..W(M-1) = 0..M-1, E0..E(M-1) = M..2M-1 (ChipConfig::slice_index).
+struct SliceGroup {
+  std::array<std::int16_t, kMaxGroupWidth> slices{};  // byte plane k in slices[k]
+  std::int8_t width = 1;
+};
+
+// A stored vector (all byte planes) and the cycle from which a READ of it may issue.
+struct VectorLoc {
+  SliceGroup group;
+  std::int32_t address = 0;
+  Cycle ready = 0;
+  std::int32_t segment = -1;  // data segment (index into the TSP's data) holding it
+  std::int32_t segment_row = 0;
+};
+
+// One instruction of a chain. Stream operands name chain values (their stream is chosen when the
+// chain is placed).
+struct ChainOp {
+  QueueId queue;
+  bool any_vxm_alu = false;  // take the first free VXM ALU instead of `queue`
+  Cycle offset = 0;          // issue cycle - anchor
+  int occupancy = 1;
+  Instruction instr;
+  std::array<std::int8_t, kMaxOperands> operand_value{-1, -1, -1, -1};
+  // Which stream of the value's group the operand names (a READ or WRITE moves one byte plane).
+  std::array<std::int8_t, kMaxOperands> operand_component{0, 0, 0, 0};
+  // Extra queues kept busy at the same cycles (an fp16 ABC also occupies plane p + 1).
+  std::vector<QueueId> also_busy;
+  // MEM access: slice (global), read (at offset) or write (landing at offset + write_delay).
+  int mem_slice = -1;
+  bool mem_write = false;
+  int mem_bank = 0;
+  int mem_write_delay = 1;
+};
+
+// A value on a stream group. Component k is written at position from_pos[k] and read as far as
+// to_pos[k]; all components share one diagonal: (eastward) write cycle - write position =
+// anchor + diag_offset, (westward) write cycle + write position = anchor + diag_offset.
+struct ChainValue {
+  Direction direction = Direction::east;
+  int width = 1;
+  Cycle diag_offset = 0;
+  std::array<int, kMaxGroupWidth> from_pos{};
+  std::array<int, kMaxGroupWidth> to_pos{};
+};
+
+struct Chain {
+  std::vector<ChainOp> ops;
+  std::vector<ChainValue> values;
+};
+
+// Where a placed chain ended up.
+struct Placement {
+  Cycle anchor = 0;
+  std::vector<int> value_streams;   // first stream of each value's group
+  std::vector<int> op_queue_index;  // the queue each op went to (VXM ALU chosen)
+};
+
+class TspSchedule {
+ public:
+  TspSchedule(TspId tsp, const ChipConfig& config);
+
+  [[nodiscard]] TspId tsp() const { return tsp_; }
+  [[nodiscard]] const ChipConfig& config() const { return config_; }
+
+  // Position of a global MEM slice, and its queue.
+  [[nodiscard]] int slice_position(int slice) const;
+  [[nodiscard]] QueueId slice_queue(int slice) const;
+  [[nodiscard]] int bank_of(std::int32_t address) const { return config_.bank_of(address); }
+
+  // ---- SRAM ----
+  // `rows` consecutive addresses in `width` distinct slices (one per byte plane), chosen
+  // round-robin over the chip so that tensors spread over slices; bank 0 or 1 if asked for one,
+  // else the lower free range. Throws ScheduleError when the SRAM is full.
+  struct Allocation {
+    SliceGroup group;
+    std::int32_t address = 0;
+  };
+  // Slices in `avoid` are not used (an operand that must be read in the same cycle as another).
+  Allocation allocate(int width, std::int32_t rows, int bank = -1,
+                      std::span<const std::int16_t> avoid = {});
+  // The same slices as `like`, in the other bank when possible (ping-pong buffers).
+  Allocation allocate_like(const SliceGroup& like, std::int32_t rows, int bank);
+
+  // Adds a lane map (PERMUTE/DISTRIBUTE); returns its index in the program's maps.
+  std::int32_t add_lane_map(LaneMap map);
+  // Adds a data segment; returns its index.
+  std::int32_t add_segment(DataSegment segment);
+  [[nodiscard]] DataSegment& segment(std::int32_t index) {
+    return data_.at(static_cast<std::size_t>(index));
+  }
+
+  // ---- placing ----
+  // Earliest anchor >= earliest at which the chain fits; reserves it and emits its instructions.
+  Placement place(const Chain& chain, Cycle earliest);
+  // Reserves [from, from + cycles) of a queue without emitting (nothing).
+  [[nodiscard]] bool queue_free(int queue_index, Cycle cycle, int occupancy) const;
+  [[nodiscard]] int queue_index(QueueId queue) const;
+
+  // The last cycle at which anything happens: max over emitted instructions of the issue cycle and
+  // the result-landing cycle. -1 if nothing was emitted.
+  [[nodiscard]] Cycle last_active_cycle() const { return last_active_; }
+  [[nodiscard]] std::int64_t instruction_count() const { return instruction_count_; }
+  [[nodiscard]] std::int64_t abc_plane_cycles() const { return abc_plane_cycles_; }
+
+  // The program: queues sorted by QueueId, instructions by issue cycle.
+  [[nodiscard]] TspProgram finish() const;
+
+ private:
+  struct SliceState {
+    std::array<std::int32_t, 2> next_free{};  // next free address per bank
+  };
+  bool fits(const Chain& chain, Cycle anchor, Placement& out);
+  void commit(const Chain& chain, const Placement& placement);
+  [[nodiscard]] bool mem_free(int slice, Cycle cycle, bool write, int bank) const;
+  void mem_reserve(int slice, Cycle cycle, bool write, int bank);
+  [[nodiscard]] bool stream_free(Direction dir, int stream, Cycle diag, int lo, int hi) const;
+  void stream_reserve(Direction dir, int stream, Cycle diag, int lo, int hi);
+  [[nodiscard]] std::uint64_t stream_key(Direction dir, int stream, Cycle diag) const;
+  void grow(Cycle cycle);
+
+  TspId tsp_;
+  ChipConfig config_;
+  std::vector<QueueId> queues_;                // all_queues(shape)
+  std::vector<std::vector<bool>> queue_busy_;  // [queue][cycle]
+  // Per slice and cycle: bit 0 read used, bit 1 read bank, bit 2 write used, bit 3 write bank.
+  std::vector<std::vector<std::uint8_t>> mem_ports_;
+  std::unordered_map<std::uint64_t, std::vector<std::pair<std::int16_t, std::int16_t>>> streams_;
+  Cycle horizon_ = 0;
+  std::vector<SliceState> slices_;
+  int slice_cursor_ = 0;
+  std::vector<std::vector<Instruction>> emitted_;  // per queue index
+  std::vector<DataSegment> data_;
+  std::vector<LaneMap> maps_;
+  Cycle last_active_ = -1;
+  std::int64_t instruction_count_ = 0;
+  std::int64_t abc_plane_cycles_ = 0;
+};
+
+}  // namespace tspemu::detail
