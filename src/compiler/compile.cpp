@@ -1108,7 +1108,10 @@ void Lowering::lower_matmul(const Op& op) {
     std::int64_t tile_counter = 0;
     for (std::int64_t nt = 0; nt < n_tiles; ++nt) {
       for (std::int64_t kt = 0; kt < k_tiles; ++kt) {
-        const int u = static_cast<int>(tile_counter++ % units);
+        // With at least one column tile per unit, a unit owns whole column tiles (no partial sum
+        // waits for another plane); with fewer, the K chunks go round-robin as well.
+        const int u = static_cast<int>(n_tiles >= units ? nt % units : tile_counter % units);
+        ++tile_counter;
         const int plane0 = u * unit_planes;
         const QueueId w_queue = mxm_queue(QueueKind::mxm_weights, plane0);
         const int mxm_pos = queue_position(w_queue, s.config().shape);
