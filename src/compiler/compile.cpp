@@ -169,6 +169,8 @@ class Lowering {
   // GATHER from a zero-padded 320-row staging copy, PERMUTE (rotate), SCATTER into a zero-filled
   // 320-row result (see the definition).
   Storage transpose_block(TspSchedule& s, const Storage& x, const std::string& name);
+  // [R, C] -> [C, R] for any R and C: every 320 x 320 block through transpose_block.
+  Storage transpose_2d(TspSchedule& s, const Storage& x, const std::string& name);
   // A [R, 1] value repeated along its last axis to [R, columns] (two transposes).
   Storage lane_broadcast(TspSchedule& s, const Storage& x, std::int64_t columns,
                          const std::string& name);
@@ -705,14 +707,38 @@ Storage Lowering::transpose_block(TspSchedule& s, const Storage& x, const std::s
   return out;
 }
 
+Storage Lowering::transpose_2d(TspSchedule& s, const Storage& x, const std::string& name) {
+  Storage out;
+  detail::set_geometry(out, x.dtype, Shape{x.columns, x.rows});
+  out.vecs.resize(static_cast<std::size_t>(out.rows * out.tiles));
+  const std::int64_t row_blocks = (x.rows + kLanes - 1) / kLanes;
+  for (std::int64_t tr = 0; tr < row_blocks; ++tr) {
+    for (std::int64_t tc = 0; tc < x.tiles; ++tc) {
+      // Block (tr, tc): rows 320 tr.., lane tile tc of x; it becomes rows 320 tc.., tile tr.
+      Storage block;
+      detail::set_geometry(block, x.dtype,
+                           Shape{std::min(kLanes, x.rows - kLanes * tr), x.tile_columns(tc)});
+      block.vecs.resize(static_cast<std::size_t>(block.rows));
+      for (std::int64_t r = 0; r < block.rows; ++r) block.at(r, 0) = x.at(kLanes * tr + r, tc);
+      const Storage y = transpose_block(s, block, name);
+      for (std::int64_t c = 0; c < block.columns; ++c) out.at(kLanes * tc + c, tr) = y.at(c, 0);
+    }
+  }
+  out.padding_clean = true;  // every block's lanes beyond its rows are staged zeros
+  return out;
+}
+
 Storage Lowering::lane_broadcast(TspSchedule& s, const Storage& x, std::int64_t columns,
                                  const std::string& name) {
   // [R, 1] -> [1, R]; that row repeated `columns` times is [columns, R]; transposed: [R, columns].
-  const Storage column = transpose_block(s, x, name);
+  const Storage row = transpose_2d(s, x, name);
   Storage repeated;
   detail::set_geometry(repeated, x.dtype, Shape{columns, x.rows});
-  repeated.vecs.assign(static_cast<std::size_t>(columns), column.at(0, 0));
-  Storage out = transpose_block(s, repeated, name);
+  repeated.vecs.resize(static_cast<std::size_t>(columns * repeated.tiles));
+  for (std::int64_t c = 0; c < columns; ++c) {
+    for (std::int64_t t = 0; t < repeated.tiles; ++t) repeated.at(c, t) = row.at(0, t);
+  }
+  Storage out = transpose_2d(s, repeated, name);
   Shape shape = x.shape;
   shape.back() = columns;
   out.shape = shape;
@@ -773,11 +799,6 @@ void Lowering::lower_elementwise(const Op& op) {
         if (in_t.producer < 0 && in_t.init) {
           st = &lane_broadcast_constant(input, pos, out.columns);
         } else {
-          if (st->rows > kLanes || out.columns > kLanes) {
-            unsupported(op, fmt::format("broadcasting '{}' ({} rows) along its last axis to {} "
-                                        "columns (at most 320 each)",
-                                        in_t.name, st->rows, out.columns));
-          }
           cleaned_.push_back(lane_broadcast(s, *st, out.columns, in_t.name));
           st = &cleaned_.back();
         }
@@ -886,42 +907,31 @@ void Lowering::lower_lane_reduce(const Op& op) {
     const Storage& x =
         storage(op.inputs[0],
                 static_cast<std::size_t>(in_t.placement.position_of(out_t.placement.tsps[i])));
-    if (x.rows > kLanes || x.columns > kLanes) {
-      unsupported(op, fmt::format("reduce along the last axis of a {} shard (at most 320 rows and "
-                                  "320 columns)",
-                                  format_shape(x.shape)));
-    }
     const int width = dtype_bytes(x.dtype);
     if (x.columns == 1) {
       Storage out = new_storage(s, out_t.dtype, out_t.local_shape(), out_t.name);
-      for (std::int64_t r = 0; r < x.rows; ++r) {
-        Instruction mov;
-        mov.opcode = Opcode::mov;
-        mov.dtype = x.dtype;
-        const VxmInput inputs[1] = {{&x.at(r, 0), 0, width}};
-        vxm_op(s, mov, inputs, width, out.at(r, 0));
-      }
+      for (std::int64_t r = 0; r < x.rows; ++r) copy_vector(s, x.at(r, 0), width, out.at(r, 0));
       per[i] = std::move(out);
       continue;
     }
-    const Storage columns = transpose_block(s, x, out_t.name);  // [C, R]
+    const Storage columns = transpose_2d(s, x, out_t.name);  // [C, R]
     Storage folded = new_storage(s, x.dtype, Shape{1, x.rows}, fmt::format("_{}_fold", out_t.name));
     Instruction instr;
     instr.opcode = reduce_opcode(op.reduce_fn);
     instr.dtype = x.dtype;
     instr.saturate = op.saturate;
-    VectorLoc acc = columns.at(0, 0);
-    for (std::int64_t c = 1; c < x.columns; ++c) {
-      VectorLoc temp;
-      VectorLoc& dst = c + 1 == x.columns ? folded.at(0, 0) : temp;
-      if (c + 1 < x.columns) {
-        temp = scratch_vector(s, width);
+    for (std::int64_t t = 0; t < columns.tiles; ++t) {
+      VectorLoc acc = columns.at(0, t);
+      for (std::int64_t c = 1; c < x.columns; ++c) {
+        VectorLoc temp;
+        VectorLoc& dst = c + 1 == x.columns ? folded.at(0, t) : temp;
+        if (c + 1 < x.columns) temp = scratch_vector(s, width);
+        const VxmInput inputs[2] = {{&acc, 0, width}, {&columns.at(c, t), 0, width}};
+        vxm_op(s, instr, inputs, width, dst);
+        acc = dst;
       }
-      const VxmInput inputs[2] = {{&acc, 0, width}, {&columns.at(c, 0), 0, width}};
-      vxm_op(s, instr, inputs, width, dst);
-      acc = dst;
     }
-    Storage result = transpose_block(s, folded, out_t.name);  // [R, 1]
+    Storage result = transpose_2d(s, folded, out_t.name);  // [R, 1]
     result.shape = out_t.local_shape();
     per[i] = std::move(result);
   }
@@ -958,12 +968,34 @@ void Lowering::lower_alias(const Op& op) {
       }
       case OpKind::transpose: {
         if (op.perm.back() != static_cast<std::int32_t>(last)) {
-          if (out_shape.size() != 2 || x.rows > kLanes || x.columns > kLanes) {
-            unsupported(op, fmt::format("transpose of the last axis of a {} shard (a 2-D shard of "
-                                        "at most 320 x 320 is)",
-                                        format_shape(x.shape)));
+          // Swapping the last two axes (leading axes in place): one 2-D transpose per batch.
+          const std::size_t rank = out_shape.size();
+          bool swap_last_two = rank >= 2 &&
+                               op.perm[rank - 1] == static_cast<std::int32_t>(rank - 2) &&
+                               op.perm[rank - 2] == static_cast<std::int32_t>(rank - 1);
+          for (std::size_t d = 0; d + 2 < rank; ++d) {
+            swap_last_two = swap_last_two && op.perm[d] == static_cast<std::int32_t>(d);
           }
-          out = transpose_block(sched(tsp), x, out_t.name);
+          if (!swap_last_two) {
+            unsupported(op,
+                        "a transpose that moves the last axis other than by swapping the last "
+                        "two axes");
+          }
+          const std::int64_t r_dim = x.shape[rank - 2];
+          const std::int64_t c_dim = x.shape[rank - 1];
+          const std::int64_t batches = x.rows / r_dim;
+          for (std::int64_t b = 0; b < batches; ++b) {
+            Storage part;
+            detail::set_geometry(part, x.dtype, Shape{r_dim, c_dim});
+            part.vecs.assign(x.vecs.begin() + b * r_dim * x.tiles,
+                             x.vecs.begin() + (b + 1) * r_dim * x.tiles);
+            part.padding_clean = x.padding_clean;
+            const Storage y = transpose_2d(sched(tsp), part, out_t.name);
+            for (std::int64_t c = 0; c < c_dim; ++c) {
+              for (std::int64_t t = 0; t < y.tiles; ++t) out.at(b * c_dim + c, t) = y.at(c, t);
+            }
+          }
+          out.padding_clean = true;
           break;
         }
         for (std::int64_t r = 0; r < out.rows; ++r) {
@@ -1105,13 +1137,48 @@ void Lowering::lower_matmul(const Op& op) {
     // Weight tiles (kt, nt) go round-robin over the units in dependency order (ascending kt per
     // column tile), so every plane works even when N is one tile: the partial sums of row m
     // still meet in ascending chunk order, each chain waiting for the previous chunk's sum.
-    std::int64_t tile_counter = 0;
-    for (std::int64_t nt = 0; nt < n_tiles; ++nt) {
-      for (std::int64_t kt = 0; kt < k_tiles; ++kt) {
-        // With at least one column tile per unit, a unit owns whole column tiles (no partial sum
-        // waits for another plane); with fewer, the K chunks go round-robin as well.
-        const int u = static_cast<int>(n_tiles >= units ? nt % units : tile_counter % units);
-        ++tile_counter;
+    // Waves: up to `units` weight tiles that run at the same time, one per unit. With at least as
+    // many column tiles as units, a wave is one K chunk of `units` column tiles (a unit owns whole
+    // column tiles: no partial sum waits for another plane); with fewer, consecutive K chunks of a
+    // column tile. Within a wave, rows are scheduled interleaved over its tiles, so that every
+    // plane gets its share of ports and streams.
+    struct TileRef {
+      std::int64_t nt = 0;
+      std::int64_t kt = 0;
+      int unit = 0;
+    };
+    std::vector<std::vector<TileRef>> waves;
+    if (n_tiles >= units) {
+      for (std::int64_t g = 0; g < n_tiles; g += units) {
+        for (std::int64_t kt = 0; kt < k_tiles; ++kt) {
+          std::vector<TileRef> wave;
+          for (std::int64_t nt = g; nt < std::min<std::int64_t>(g + units, n_tiles); ++nt) {
+            wave.push_back({nt, kt, static_cast<int>(nt - g)});
+          }
+          waves.push_back(std::move(wave));
+        }
+      }
+    } else {
+      std::vector<TileRef> all;
+      for (std::int64_t nt = 0; nt < n_tiles; ++nt) {
+        for (std::int64_t kt = 0; kt < k_tiles; ++kt) all.push_back({nt, kt, 0});
+      }
+      for (std::size_t first = 0; first < all.size(); first += static_cast<std::size_t>(units)) {
+        std::vector<TileRef> wave;
+        const std::size_t end = std::min(all.size(), first + static_cast<std::size_t>(units));
+        for (std::size_t j = first; j < end; ++j) {
+          all[j].unit = static_cast<int>(j - first);
+          wave.push_back(all[j]);
+        }
+        waves.push_back(std::move(wave));
+      }
+    }
+    for (const auto& wave : waves) {
+      std::vector<Cycle> installed_at;
+      for (const TileRef& tile : wave) {
+        const std::int64_t nt = tile.nt;
+        const std::int64_t kt = tile.kt;
+        const int u = tile.unit;
         const int plane0 = u * unit_planes;
         const QueueId w_queue = mxm_queue(QueueKind::mxm_weights, plane0);
         const int mxm_pos = queue_position(w_queue, s.config().shape);
@@ -1161,10 +1228,28 @@ void Lowering::lower_matmul(const Op& op) {
           const auto placed = s.place(chain, earliest);
           last_iw_operand = placed.anchor + t_iw.skew_cycles;
         }
-        const Cycle installed = last_iw_operand + t_iw.func_delay_cycles;
-        // 3. One ABC per row of A, its ACC exactly when the result lands, then the partial sum.
-        Storage& cur = *partial[static_cast<std::size_t>(kt % 2)];
-        for (std::int64_t m = 0; m < m_rows; ++m) {
+        installed_at.push_back(last_iw_operand + t_iw.func_delay_cycles);
+      }
+      // 3. One ABC per row of A, its ACC exactly when the result lands, then the partial sum; rows
+      // interleaved over the wave's tiles.
+      // (A wave of consecutive K chunks of one column tile is scheduled tile by tile instead: each
+      // row's chunk c waits for chunk c - 1 anyway.)
+      const bool interleave = n_tiles >= units;
+      const std::int64_t steps = m_rows * static_cast<std::int64_t>(wave.size());
+      for (std::int64_t step = 0; step < steps; ++step) {
+        {
+          const auto w = static_cast<std::int64_t>(wave.size());
+          const std::int64_t m = interleave ? step / w : step % m_rows;
+          const auto ti = static_cast<std::size_t>(interleave ? step % w : step / m_rows);
+          const std::int64_t nt = wave[ti].nt;
+          const std::int64_t kt = wave[ti].kt;
+          const int plane0 = wave[ti].unit * unit_planes;
+          const int mxm_pos =
+              queue_position(mxm_queue(QueueKind::mxm_weights, plane0), s.config().shape);
+          Cycle& last_abc_operand =
+              unit_state[static_cast<std::size_t>(wave[ti].unit)].last_abc_operand;
+          const Cycle installed = installed_at[ti];
+          Storage& cur = *partial[static_cast<std::size_t>(kt % 2)];
           Chain chain;
           ChainBuilder cb(s, chain);
           Cycle earliest = installed - t_abc.skew_cycles;

@@ -11,7 +11,7 @@
 namespace tspemu::detail {
 
 inline constexpr std::int64_t kLanes = 320;
-inline constexpr std::int64_t kStripeGroups = 8;
+inline constexpr std::int64_t kStripeGroups = 22;
 inline constexpr Cycle kNotWritten = Cycle{1} << 60;
 
 // One tensor's shard on one TSP: rows x tiles vectors (compiler/compile.hpp, "Layout").
