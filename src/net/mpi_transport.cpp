@@ -12,6 +12,7 @@
 #include <limits>
 
 #include "common/digest.hpp"
+#include "net/wait_timer.hpp"
 
 namespace tspemu {
 namespace {
@@ -242,21 +243,21 @@ void MpiTransport::wait_all(const std::function<std::string()>& where) {
   // after its limit.
   using Clock = std::chrono::steady_clock;
   constexpr std::uint32_t kPollsPerClockRead = 64;
-  const auto limit = std::chrono::duration<double>(options_.watchdog_seconds);
-  std::optional<Clock::time_point> start;
+  WaitTimer timer(options_.watchdog_seconds > 0 ? options_.watchdog_seconds : 1.0);
   std::uint32_t polls = 0;
   int done = 0;
   for (;;) {
     MPI_Testall(n, requests_.data(), &done, statuses_.data());
     if (done != 0) return;
     if (++polls % kPollsPerClockRead != 0 || options_.watchdog_seconds <= 0) continue;
-    const auto now = Clock::now();
-    if (!start) start = now;
-    if (now - *start > limit) watchdog_fired(where());
+    const double now = std::chrono::duration<double>(Clock::now().time_since_epoch()).count();
+    // Past the limit (of this process's running time: net/wait_timer.hpp): abort, unless every
+    // request completed meanwhile (the next test then ends the wait; timing restarts meanwhile).
+    if (timer.expired(now) && !watchdog_fired(where())) timer.restart();
   }
 }
 
-void MpiTransport::watchdog_fired(const std::string& where) {
+bool MpiTransport::watchdog_fired(const std::string& where) {
   std::vector<int> tsp_of_rank(static_cast<std::size_t>(size_), -1);
   for (std::size_t t = 0; t < rank_of_tsp_.size(); ++t) {
     tsp_of_rank[static_cast<std::size_t>(rank_of_tsp_[t])] = static_cast<int>(t);
@@ -292,6 +293,8 @@ void MpiTransport::watchdog_fired(const std::string& where) {
         break;
     }
   }
+  // Everything completed since the last test (this process was slow, not its peers): no abort.
+  if (awaited.empty()) return false;
   abort_job(RuntimeError(watchdog_message(options_.watchdog_seconds, where, awaited)), comm_);
 }
 

@@ -83,7 +83,8 @@ class MpiTransport final : public Transport {
   // Completes requests_ (described by pending_), or aborts the job after watchdog_seconds.
   void wait_all(const std::function<std::string()>& where);
   // Prints what is still outstanding and ends the job.
-  [[noreturn]] void watchdog_fired(const std::string& where);
+  // Ends the job naming what is awaited; returns false (no abort) if nothing is awaited any more.
+  bool watchdog_fired(const std::string& where);
   void post_recv(std::byte* buffer, int bytes, int peer, int tag, Awaiting what);
   void post_send(const std::byte* buffer, int bytes, int peer, int tag, Awaiting what);
   // Tree reduction + broadcast of fixed-size int64 records (agreements, the layout check).
