@@ -88,6 +88,26 @@ RunDriver::RunDriver(const Topology& topology, const ChipConfig& chip, const Bun
     locals_.push_back(Local{tsp, std::make_unique<Engine>(*program, chip, engine_options), Hasher{},
                             0, 0, 0, std::vector<std::int64_t>(topology.link_count(), 0)});
   }
+  // Elide empty exchange messages (net/exchange_plan.hpp) when the bundle's send schedule is the
+  // whole traffic: a SEND hands its vector over in the window in which its result lands. Every
+  // rank derives the same plan from the same bundle. Without a static schedule (SENDs after a
+  // SYNC or DESKEW) every window exchanges.
+  bool has_send = false;
+  for (const auto& p : bundle.program.tsps) {
+    for (const auto& q : p.queues) {
+      for (const auto& instr : q.instructions) has_send = has_send || instr.opcode == Opcode::send;
+    }
+  }
+  if (!bundle.send_schedule.empty() || !has_send) {
+    const OpTiming& send = chip.timing.get(Opcode::send, DType::none);
+    const WindowClock& clock = transport.layout().window();
+    auto plan = std::make_shared<ExchangePlan>();
+    for (const SendRow& row : bundle.send_schedule) {
+      plan->add(row.src_tsp, row.dst_tsp,
+                clock.window_of(row.send_cycle + send.skew_cycles + send.func_delay_cycles));
+    }
+    transport.set_plan(std::move(plan));
+  }
   for (auto& v : link_sequence_) v.assign(topology.link_count(), 0);
   for (auto& v : link_last_send_) v.assign(topology.link_count(), Cycle{-1} << 40);
 }

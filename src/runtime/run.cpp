@@ -368,6 +368,10 @@ int finish_on_root(const RunRequest& request, const Setup& setup, const DriverOu
       {"windows_skipped", outcome.windows_skipped},
       {"agreement_epochs", request.agreement_epochs},
       {"vectors_sent", vectors},
+      // Per-neighbour exchange messages over all ranks: sent, and elided because the send
+      // schedule says they would be empty (net/exchange_plan.hpp).
+      {"exchange_messages",
+       {{"sent", outcome.transport.messages_sent}, {"elided", outcome.transport.messages_elided}}},
       {"fec_corrected", fec_corrected},
       {"links", links},
       {"alignment", alignment_to_json(setup.alignment)},
@@ -530,6 +534,11 @@ int run_mpi(const RunRequest& request, int argc, char** argv) {
                      DriverOptions{request.seed, request.shuffle_seed, request.timing_only,
                                    request.agreement_epochs});
     outcome = driver.run();
+    // The exchange counters are per rank; the report gives the job's totals.
+    std::int64_t messages[2] = {outcome.transport.messages_sent, outcome.transport.messages_elided};
+    MPI_Allreduce(MPI_IN_PLACE, messages, 2, MPI_INT64_T, MPI_SUM, transport->comm());
+    outcome.transport.messages_sent = messages[0];
+    outcome.transport.messages_elided = messages[1];
     write_dumps(request, setup, outcome);
     std::vector<Json> mine;
     for (const auto& t : outcome.local) mine.push_back(outcome_to_json(t));
