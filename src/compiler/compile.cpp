@@ -1146,6 +1146,8 @@ void Lowering::lower_matmul(const Op& op) {
       std::int64_t nt = 0;
       std::int64_t kt = 0;
       int unit = 0;
+      std::int64_t first_row = 0;  // rows [first_row, end_row) of A pass through this unit
+      std::int64_t end_row = 0;
     };
     std::vector<std::vector<TileRef>> waves;
     if (n_tiles >= units) {
@@ -1172,6 +1174,23 @@ void Lowering::lower_matmul(const Op& op) {
         }
         waves.push_back(std::move(wave));
       }
+    }
+    // A wave with fewer tiles than units (the last one, typically) would leave planes idle: each
+    // of its tiles is loaded into units / tiles units, which share its rows.
+    for (auto& wave : waves) {
+      const auto w = static_cast<int>(wave.size());
+      const int copies = std::max(1, units / w);
+      std::vector<TileRef> split;
+      for (int ti = 0; ti < w; ++ti) {
+        for (int c = 0; c < copies; ++c) {
+          TileRef t = wave[static_cast<std::size_t>(ti)];
+          t.unit = ti * copies + c;
+          t.first_row = m_rows * c / copies;
+          t.end_row = m_rows * (c + 1) / copies;
+          if (t.first_row < t.end_row) split.push_back(t);
+        }
+      }
+      wave = std::move(split);
     }
     for (const auto& wave : waves) {
       std::vector<Cycle> installed_at;
@@ -1235,12 +1254,22 @@ void Lowering::lower_matmul(const Op& op) {
       // (A wave of consecutive K chunks of one column tile is scheduled tile by tile instead: each
       // row's chunk c waits for chunk c - 1 anyway.)
       const bool interleave = n_tiles >= units;
-      const std::int64_t steps = m_rows * static_cast<std::int64_t>(wave.size());
-      for (std::int64_t step = 0; step < steps; ++step) {
+      std::vector<std::pair<std::size_t, std::int64_t>> order;  // (tile of the wave, row)
+      if (interleave) {
+        for (std::int64_t m = 0; m < m_rows; ++m) {
+          for (std::size_t ti = 0; ti < wave.size(); ++ti) {
+            if (m >= wave[ti].first_row && m < wave[ti].end_row) order.emplace_back(ti, m);
+          }
+        }
+      } else {
+        for (std::size_t ti = 0; ti < wave.size(); ++ti) {
+          for (std::int64_t m = wave[ti].first_row; m < wave[ti].end_row; ++m) {
+            order.emplace_back(ti, m);
+          }
+        }
+      }
+      for (const auto& [ti, m] : order) {
         {
-          const auto w = static_cast<std::int64_t>(wave.size());
-          const std::int64_t m = interleave ? step / w : step % m_rows;
-          const auto ti = static_cast<std::size_t>(interleave ? step % w : step / m_rows);
           const std::int64_t nt = wave[ti].nt;
           const std::int64_t kt = wave[ti].kt;
           const int plane0 = wave[ti].unit * unit_planes;
