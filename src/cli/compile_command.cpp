@@ -16,6 +16,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "chip/chip_config.hpp"
 #include "chip/kokkos_session.hpp"
@@ -44,9 +45,8 @@ struct CompileOptions {
 };
 
 // Timing-only run of the whole machine in this process; returns the run's cycles.
-Cycle verify_by_running(const Bundle& bundle, const Topology& topology) {
+Cycle verify_by_running(const Bundle& bundle, const Topology& topology, const ChipConfig& chip) {
   ensure_kokkos_initialized();
-  const ChipConfig chip = chip_config_from_params(topology.chip());
   LocalTransport transport(network_layout_of(topology));
   DriverOptions options;
   options.timing_only = true;
@@ -62,7 +62,8 @@ int run_compile(const CompileOptions& options) {
   CompileOutput out = compile_graph(graph, topology);
   const ChipConfig chip = chip_config_from_params(topology.chip());
   // The bundle must be one a reader accepts (validate_program: every instruction and segment).
-  (void)decode_bundle(encode_bundle(out.bundle), options.output, chip.shape);
+  const std::vector<std::uint8_t> bytes = encode_bundle(out.bundle);
+  (void)decode_bundle(bytes, options.output, chip.shape);
   const auto lowered = std::chrono::steady_clock::now();
   Cycle verified_cycles = -1;
   if (!options.no_verify) {
@@ -84,7 +85,7 @@ int run_compile(const CompileOptions& options) {
           k, describe(derived, k), describe(built, k)));
     }
     try {
-      verified_cycles = verify_by_running(out.bundle, topology);
+      verified_cycles = verify_by_running(out.bundle, topology, chip);
     } catch (const Error& e) {
       throw ScheduleError(
           fmt::format("compiler bug: the compiled schedule of {} fails verification: {}",
@@ -97,7 +98,7 @@ int run_compile(const CompileOptions& options) {
     }
   }
   const auto verified = std::chrono::steady_clock::now();
-  write_bundle(options.output, out.bundle);
+  write_file_atomically(options.output, bytes);  // the bytes checked above (as write_bundle)
   const auto ms = [](auto a, auto b) {
     return std::chrono::duration<double, std::milli>(b - a).count();
   };

@@ -113,6 +113,37 @@ bool keeps_zero_padding(OpKind kind, DType dtype) {
   }
 }
 
+// A data segment over an allocation: `rows` rows of `columns` elements of `dtype`, byte plane k in
+// the allocation's k-th slice. Not initialised (a region) until the caller says otherwise.
+DataSegment segment_at(const TspSchedule& s, const TspSchedule::Allocation& alloc, std::string name,
+                       DType dtype, std::int32_t rows, std::int32_t columns) {
+  DataSegment seg;
+  seg.name = std::move(name);
+  seg.dtype = dtype;
+  seg.rows = rows;
+  seg.columns = columns;
+  for (int k = 0; k < alloc.group.width; ++k) {
+    seg.at.slices.push_back(s.slice_queue(alloc.group.slices[static_cast<std::size_t>(k)]));
+  }
+  seg.at.address = alloc.address;
+  seg.initialized = false;
+  return seg;
+}
+
+// The initial bytes of loc's row in its segment (columns x dtype bytes, row-major elements); the
+// segment becomes literal data, zero-filled, on first use.
+std::span<std::uint8_t> literal_row(TspSchedule& s, const VectorLoc& loc) {
+  DataSegment& seg = s.segment(loc.segment);
+  const auto row_bytes =
+      static_cast<std::size_t>(seg.columns) * static_cast<std::size_t>(dtype_bytes(seg.dtype));
+  if (seg.init.kind != DataInit::Kind::literal) {
+    seg.init.kind = DataInit::Kind::literal;
+    seg.init.bytes.assign(static_cast<std::size_t>(seg.rows) * row_bytes, 0);
+    seg.initialized = true;
+  }
+  return {seg.init.bytes.data() + static_cast<std::size_t>(loc.segment_row) * row_bytes, row_bytes};
+}
+
 // One C2C link direction's next free send cycle and the spacing sends on it keep.
 struct LinkLane {
   Cycle next_free = 0;
@@ -192,17 +223,22 @@ class Lowering {
     int width = 1;
   };
   Cycle vxm_op(TspSchedule& s, Instruction instr, std::span<const VxmInput> inputs, int out_width,
-               VectorLoc& dst, Cycle not_before = 0);
+               VectorLoc& dst);
 
   // dst = src bit for bit (MOV of the dtype's width through the VXM).
   Cycle copy_vector(TspSchedule& s, const VectorLoc& src, int width, VectorLoc& dst);
-  // A one-row vector of `width` slices outside any segment (fold temporaries, received values).
-  static VectorLoc scratch_vector(TspSchedule& s, int width);
+  // A one-row vector of `width` slices outside any segment (fold temporaries, received values),
+  // in none of the slices `avoid` lists.
+  static VectorLoc scratch_vector(TspSchedule& s, int width,
+                                  std::span<const std::int16_t> avoid = {});
 
   // Moves one byte plane of a stored vector to a slice of another TSP over a minimal route;
   // returns the cycle the destination row is readable from.
   Cycle transfer(const PlaneRef& source, TspId dst_tsp, const VectorLoc& dst, int dst_plane);
   std::vector<TspId> route(TspId src, TspId dst, Cycle ready);
+  // Among the parallel links from a to its neighbour b, the one free soonest (ties: the lowest
+  // id), and when it is free.
+  std::pair<LinkId, Cycle> soonest_link(TspId a, TspId b);
   Cycle link_free(TspId a, TspId b);
   // Moves a whole vector (every byte plane).
   Cycle transfer_vector(TspId src_tsp, const VectorLoc& src, TspId dst_tsp, VectorLoc& dst);
@@ -244,17 +280,9 @@ Storage Lowering::new_storage(TspSchedule& s, DType dtype, const Shape& shape,
       const auto rows = static_cast<std::int32_t>((st.rows - g + stripes - 1) / stripes);
       const auto alloc = like != nullptr ? s.allocate_like(like->at(g, t).group, rows, bank)
                                          : s.allocate(width, rows, bank);
-      DataSegment seg;
-      seg.name = fmt::format("{}_t{}_g{}", name, t, g);
-      seg.dtype = dtype;
-      seg.rows = rows;
-      seg.columns = static_cast<std::int32_t>(st.tile_columns(t));
-      for (int k = 0; k < width; ++k) {
-        seg.at.slices.push_back(s.slice_queue(alloc.group.slices[static_cast<std::size_t>(k)]));
-      }
-      seg.at.address = alloc.address;
-      seg.initialized = false;
-      const std::int32_t index = s.add_segment(std::move(seg));
+      const std::int32_t index =
+          s.add_segment(segment_at(s, alloc, fmt::format("{}_t{}_g{}", name, t, g), dtype, rows,
+                                   static_cast<std::int32_t>(st.tile_columns(t))));
       for (std::int64_t r = g, row = 0; r < st.rows; r += stripes, ++row) {
         VectorLoc& loc = st.at(r, t);
         loc.group = alloc.group;
@@ -283,19 +311,9 @@ void Lowering::load_initial(const Tensor& tensor) {
       const std::int64_t cols = st.tile_columns(t);
       for (std::int64_t r = 0; r < st.rows; ++r) {
         VectorLoc& loc = st.at(r, t);
-        DataSegment& seg = s.segment(loc.segment);
-        if (seg.init.kind != DataInit::Kind::literal) {
-          seg.init.kind = DataInit::Kind::literal;
-          seg.init.bytes.assign(
-              static_cast<std::size_t>(seg.rows) * static_cast<std::size_t>(seg.columns) * b, 0);
-          seg.initialized = true;
-        }
         const std::size_t src = (static_cast<std::size_t>(r * st.columns + t * kLanes)) * b;
-        const std::size_t dst =
-            static_cast<std::size_t>(loc.segment_row) * static_cast<std::size_t>(cols) * b;
         std::copy_n(bytes.begin() + static_cast<std::ptrdiff_t>(src),
-                    static_cast<std::size_t>(cols) * b,
-                    seg.init.bytes.begin() + static_cast<std::ptrdiff_t>(dst));
+                    static_cast<std::size_t>(cols) * b, literal_row(s, loc).begin());
         loc.ready = 0;
       }
     }
@@ -308,14 +326,10 @@ const VectorLoc& Lowering::zero_vector(TspSchedule& s, int index) {
   auto it = zero_vectors_.find(key);
   if (it != zero_vectors_.end()) return it->second;
   const auto alloc = s.allocate(1, 1);
-  DataSegment seg;
-  seg.name = fmt::format("_zero{}", index);
-  seg.dtype = DType::i8;
-  seg.rows = 1;
-  seg.columns = static_cast<std::int32_t>(kLanes);
-  seg.at.slices.push_back(s.slice_queue(alloc.group.slices[0]));
-  seg.at.address = alloc.address;
+  DataSegment seg = segment_at(s, alloc, fmt::format("_zero{}", index), DType::i8, 1,
+                               static_cast<std::int32_t>(kLanes));
   seg.init.kind = DataInit::Kind::zero;
+  seg.initialized = true;
   VectorLoc loc;
   loc.group = alloc.group;
   loc.address = alloc.address;
@@ -342,20 +356,12 @@ const Storage& Lowering::lane_broadcast_constant(std::int32_t tensor, std::size_
     const std::int64_t cols = st.tile_columns(tile);
     for (std::int64_t r = 0; r < st.rows; ++r) {
       VectorLoc& loc = st.at(r, tile);
-      DataSegment& seg = s.segment(loc.segment);
-      if (seg.init.kind != DataInit::Kind::literal) {
-        seg.init.kind = DataInit::Kind::literal;
-        seg.init.bytes.assign(
-            static_cast<std::size_t>(seg.rows) * static_cast<std::size_t>(seg.columns) * b, 0);
-        seg.initialized = true;
-      }
+      const std::span<std::uint8_t> row = literal_row(s, loc);
+      const auto value =
+          bytes.begin() + static_cast<std::ptrdiff_t>(static_cast<std::size_t>(r) * b);
       for (std::int64_t c = 0; c < cols; ++c) {
-        std::copy_n(bytes.begin() + static_cast<std::ptrdiff_t>(static_cast<std::size_t>(r) * b), b,
-                    seg.init.bytes.begin() +
-                        static_cast<std::ptrdiff_t>((static_cast<std::size_t>(loc.segment_row) *
-                                                         static_cast<std::size_t>(cols) +
-                                                     static_cast<std::size_t>(c)) *
-                                                    b));
+        std::copy_n(value, b,
+                    row.begin() + static_cast<std::ptrdiff_t>(static_cast<std::size_t>(c) * b));
       }
       loc.ready = 0;
     }
@@ -366,7 +372,7 @@ const Storage& Lowering::lane_broadcast_constant(std::int32_t tensor, std::size_
 // ---- chains -------------------------------------------------------------------------------------
 
 Cycle Lowering::vxm_op(TspSchedule& s, Instruction instr, std::span<const VxmInput> inputs,
-                       int out_width, VectorLoc& dst, Cycle not_before) {
+                       int out_width, VectorLoc& dst) {
   // Two operands stored in the same MEM slice cannot both arrive at the VXM in one cycle (a slice
   // reads once per cycle): copy the later one to slices the others do not use first.
   std::vector<VxmInput> own(inputs.begin(), inputs.end());
@@ -387,16 +393,8 @@ Cycle Lowering::vxm_op(TspSchedule& s, Instruction instr, std::span<const VxmInp
       }
     }
     if (!shared) continue;
-    const auto alloc = s.allocate(own[j].width, 1, -1, others);
-    VectorLoc copy;
-    copy.group = alloc.group;
-    copy.address = alloc.address;
-    Instruction mov;
-    mov.opcode = Opcode::mov;
-    mov.dtype = own[j].width == 1 ? DType::i8 : own[j].width == 2 ? DType::i16 : DType::i32;
-    const VxmInput source[1] = {own[j]};
-    vxm_op(s, mov, source, own[j].width, copy);
-    copies.push_back(copy);
+    copies.push_back(scratch_vector(s, own[j].width, others));
+    copy_vector(s, *own[j].loc, own[j].width, copies.back());
     own[j].loc = &copies.back();
   }
   inputs = own;
@@ -404,7 +402,7 @@ Cycle Lowering::vxm_op(TspSchedule& s, Instruction instr, std::span<const VxmInp
   ChainBuilder b(s, chain);
   const int v = b.vxm_position();
   const OpTiming& t = s.config().timing.of(instr);
-  Cycle earliest = not_before;
+  Cycle earliest = 0;
   ChainOp op;
   op.any_vxm_alu = true;
   op.offset = 0;
@@ -445,8 +443,8 @@ Cycle Lowering::copy_vector(TspSchedule& s, const VectorLoc& src, int width, Vec
   return vxm_op(s, mov, inputs, width, dst);
 }
 
-VectorLoc Lowering::scratch_vector(TspSchedule& s, int width) {
-  const auto alloc = s.allocate(width, 1);
+VectorLoc Lowering::scratch_vector(TspSchedule& s, int width, std::span<const std::int16_t> avoid) {
+  const auto alloc = s.allocate(width, 1, -1, avoid);
   VectorLoc loc;
   loc.group = alloc.group;
   loc.address = alloc.address;
@@ -465,17 +463,13 @@ const Storage& Lowering::zero_padded(const Storage& x, TspSchedule& s, const std
   if (mask_it == masks_.end()) {
     Storage mask = new_storage(s, x.dtype, Shape{kLanes}, fmt::format("_mask{}_{}", cols, width));
     VectorLoc& loc = mask.at(0, 0);
-    DataSegment& seg = s.segment(loc.segment);
-    seg.init.kind = DataInit::Kind::literal;
-    seg.init.bytes.assign(static_cast<std::size_t>(kLanes * width), 0);
+    const std::span<std::uint8_t> row = literal_row(s, loc);
     const std::uint64_t one = one_bits(x.dtype);
     for (std::int64_t c = 0; c < cols; ++c) {
       for (int k = 0; k < width; ++k) {
-        seg.init.bytes[static_cast<std::size_t>(c * width + k)] =
-            static_cast<std::uint8_t>(one >> (8 * k));
+        row[static_cast<std::size_t>(c * width + k)] = static_cast<std::uint8_t>(one >> (8 * k));
       }
     }
-    seg.initialized = true;
     loc.ready = 0;
     mask_it = masks_.emplace(mask_key, std::move(mask)).first;
   }
@@ -541,15 +535,8 @@ Storage Lowering::transpose_block(TspSchedule& s, const Storage& x, const std::s
     return alloc;
   };
   auto zero_segment = [&](const TspSchedule::Allocation& alloc, const std::string& seg_name) {
-    DataSegment seg;
-    seg.name = seg_name;
-    seg.dtype = x.dtype;
-    seg.rows = static_cast<std::int32_t>(kLanes);
-    seg.columns = static_cast<std::int32_t>(kLanes);
-    for (int k = 0; k < width; ++k) {
-      seg.at.slices.push_back(s.slice_queue(alloc.group.slices[static_cast<std::size_t>(k)]));
-    }
-    seg.at.address = alloc.address;
+    DataSegment seg = segment_at(s, alloc, seg_name, x.dtype, static_cast<std::int32_t>(kLanes),
+                                 static_cast<std::int32_t>(kLanes));
     seg.init.kind = DataInit::Kind::zero;
     seg.initialized = true;
     return s.add_segment(std::move(seg));
@@ -582,13 +569,9 @@ Storage Lowering::transpose_block(TspSchedule& s, const Storage& x, const std::s
   const auto rows = static_cast<std::int32_t>(diagonals.size());
   auto map_segment = [&](std::int32_t base, bool gather, const std::string& seg_name) {
     const auto alloc = s.allocate(2, rows, -1, west);
-    DataSegment seg;
-    seg.name = seg_name;
-    seg.dtype = DType::i16;
-    seg.rows = rows;
-    seg.columns = static_cast<std::int32_t>(kLanes);
-    seg.at.slices = {s.slice_queue(alloc.group.slices[0]), s.slice_queue(alloc.group.slices[1])};
-    seg.at.address = alloc.address;
+    DataSegment seg =
+        segment_at(s, alloc, seg_name, DType::i16, rows, static_cast<std::int32_t>(kLanes));
+    seg.initialized = true;
     seg.init.kind = DataInit::Kind::literal;
     seg.init.bytes.resize(static_cast<std::size_t>(rows) * static_cast<std::size_t>(kLanes) * 2);
     for (std::size_t i = 0; i < diagonals.size(); ++i) {
@@ -605,13 +588,9 @@ Storage Lowering::transpose_block(TspSchedule& s, const Storage& x, const std::s
     s.add_segment(std::move(seg));
     return alloc;
   };
-  std::vector<TspSchedule::Allocation> gather_maps, scatter_maps;
-  for (int k = 0; k < width; ++k) {
-    // Planes live at the same address in their slices, so one map set serves all of them.
-    if (k > 0) break;
-    gather_maps.push_back(map_segment(stage.address, true, tag + "_gmap"));
-    scatter_maps.push_back(map_segment(result.address, false, tag + "_smap"));
-  }
+  // Every byte plane sits at the same address in its slice, so one map pair serves all planes.
+  const auto gather_map = map_segment(stage.address, true, tag + "_gmap");
+  const auto scatter_map = map_segment(result.address, false, tag + "_smap");
   const OpTiming& t_gather = s.config().timing.get(Opcode::gather, DType::none);
   const OpTiming& t_permute = s.config().timing.get(Opcode::permute, DType::none);
   const OpTiming& t_scatter = s.config().timing.get(Opcode::scatter, DType::none);
@@ -629,8 +608,8 @@ Storage Lowering::transpose_block(TspSchedule& s, const Storage& x, const std::s
       Cycle earliest = staged - t_gather.skew_cycles;
       // GATHER at slice p, its map arriving there at the operand cycle.
       VectorLoc gmap;
-      gmap.group = gather_maps[0].group;
-      gmap.address = gather_maps[0].address + static_cast<std::int32_t>(i);
+      gmap.group = gather_map.group;
+      gmap.address = gather_map.address + static_cast<std::int32_t>(i);
       const int gmap_value = cb.value(cb.direction_from(gmap, p), 2, t_gather.skew_cycles, p);
       cb.read(gmap, gmap_value, 0, 2, p, t_gather.skew_cycles, earliest);
       const Cycle gather_write = t_gather.skew_cycles + t_gather.func_delay_cycles;
@@ -669,8 +648,8 @@ Storage Lowering::transpose_block(TspSchedule& s, const Storage& x, const std::s
       cb.op(permute);
       // SCATTER at slice q, its map arriving there at the same cycle.
       VectorLoc smap;
-      smap.group = scatter_maps[0].group;
-      smap.address = scatter_maps[0].address + static_cast<std::int32_t>(i);
+      smap.group = scatter_map.group;
+      smap.address = scatter_map.address + static_cast<std::int32_t>(i);
       const Cycle scatter_offset = scatter_read - t_scatter.skew_cycles;
       const int smap_value = cb.value(cb.direction_from(smap, q), 2, scatter_read, q);
       cb.read(smap, smap_value, 0, 2, q, scatter_read, earliest);
@@ -1121,11 +1100,7 @@ void Lowering::lower_matmul(const Op& op) {
     // The planes' weights persist across matmuls: a new LW must land after the previous IW took
     // its snapshot, and a new IW must land after the last ABC that used the previous weights
     // (however early the list scheduler places this matmul).
-    struct UnitState {
-      Cycle last_iw_operand = -(Cycle{1} << 40);
-      Cycle last_abc_operand = -(Cycle{1} << 40);
-    };
-    std::vector<UnitState> unit_state(static_cast<std::size_t>(units));
+    std::vector<PlaneState> unit_state(static_cast<std::size_t>(units));
     for (int u = 0; u < units; ++u) {
       for (int pl = 0; pl < unit_planes; ++pl) {
         const PlaneState& state = planes_[{tsp.value, u * unit_planes + pl}];
@@ -1134,9 +1109,6 @@ void Lowering::lower_matmul(const Op& op) {
         us.last_abc_operand = std::max(us.last_abc_operand, state.last_abc_operand);
       }
     }
-    // Weight tiles (kt, nt) go round-robin over the units in dependency order (ascending kt per
-    // column tile), so every plane works even when N is one tile: the partial sums of row m
-    // still meet in ascending chunk order, each chain waiting for the previous chunk's sum.
     // Waves: up to `units` weight tiles that run at the same time, one per unit. With at least as
     // many column tiles as units, a wave is one K chunk of `units` column tiles (a unit owns whole
     // column tiles: no partial sum waits for another plane); with fewer, consecutive K chunks of a
@@ -1373,14 +1345,20 @@ void Lowering::lower_matmul(const Op& op) {
 
 // ---- network ------------------------------------------------------------------------------------
 
-Cycle Lowering::link_free(TspId a, TspId b) {
-  Cycle best = Cycle{1} << 62;
-  for (LinkId l : routing_->next_hop_links(a, b)) {
+std::pair<LinkId, Cycle> Lowering::soonest_link(TspId a, TspId b) {
+  const std::vector<LinkId> links = routing_->next_hop_links(a, b);
+  std::pair<LinkId, Cycle> best{links.front(), Cycle{1} << 62};
+  for (LinkId l : links) {
     const Link& link = topology_.link(l);
     if (link.far_end(a).tsp != b) continue;
-    best = std::min(best, link_lanes_[{l.value, link.a.tsp == a}].next_free);
+    const Cycle free = link_lanes_[{l.value, link.a.tsp == a}].next_free;
+    if (free < best.second) best = {l, free};
   }
   return best;
+}
+
+Cycle Lowering::link_free(TspId a, TspId b) {
+  return soonest_link(a, b).second;
 }
 
 // Minimal routes, the next hop chosen at every step among the equal-cost ones by the link that is
@@ -1440,19 +1418,7 @@ Cycle Lowering::transfer(const PlaneRef& source, TspId dst_tsp, const VectorLoc&
     const TspId a = path[hop];
     const TspId b = path[hop + 1];
     // The least loaded parallel link towards b (the one free soonest; ties: lowest id).
-    const std::vector<LinkId> links = routing_->next_hop_links(a, b);
-    LinkId link = links.front();
-    Cycle best = Cycle{1} << 62;
-    for (LinkId l : links) {
-      const Link& candidate = topology_.link(l);
-      if (candidate.far_end(a).tsp != b) continue;
-      const bool forward = candidate.a.tsp == a;
-      const Cycle free = link_lanes_[{l.value, forward}].next_free;
-      if (free < best) {
-        best = free;
-        link = l;
-      }
-    }
+    const LinkId link = soonest_link(a, b).first;
     const Link& l = topology_.link(link);
     const bool forward = l.a.tsp == a;
     const PortId src_port = l.near_end(a).port;
@@ -1589,10 +1555,9 @@ void Lowering::lower_collective(const Op& op) {
       }
       for (std::size_t i = 0; i < in_tsps.size(); ++i) {
         const TspId tsp = in_tsps[i];
-        Storage out;
-        detail::set_geometry(out, out_t.dtype, out_shape);
-        out.vecs.resize(static_cast<std::size_t>(out.rows * out.tiles));
-        Storage received = new_storage(sched(tsp), out_t.dtype, out_shape, out_t.name);
+        // Every part lands in one new storage, its own part copied too, so the result is one set
+        // of segments, all written.
+        Storage out = new_storage(sched(tsp), out_t.dtype, out_shape, out_t.name);
         bool clean = true;
         for (std::int64_t r = 0; r < out.rows; ++r) {
           auto ii = row_index(r, out_shape);
@@ -1613,17 +1578,10 @@ void Lowering::lower_collective(const Op& op) {
             const Storage& src = storage(op.inputs[0], j);
             clean = clean && src.padding_clean;
             if (j == i) {
-              // Its own part is copied too, so the result is one set of segments, all written.
-              Instruction mov;
-              mov.opcode = Opcode::mov;
-              mov.dtype = out_t.dtype;
-              const VxmInput inputs[1] = {
-                  {&src.at(src_row, src_tile), 0, dtype_bytes(out_t.dtype)}};
-              vxm_op(sched(tsp), mov, inputs, dtype_bytes(out_t.dtype), received.at(r, t));
-              out.at(r, t) = received.at(r, t);
+              copy_vector(sched(tsp), src.at(src_row, src_tile), dtype_bytes(out_t.dtype),
+                          out.at(r, t));
             } else {
-              transfer_vector(in_tsps[j], src.at(src_row, src_tile), tsp, received.at(r, t));
-              out.at(r, t) = received.at(r, t);
+              transfer_vector(in_tsps[j], src.at(src_row, src_tile), tsp, out.at(r, t));
             }
           }
         }

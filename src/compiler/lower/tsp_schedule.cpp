@@ -52,7 +52,6 @@ int TspSchedule::slice_position(int slice) const {
 TspSchedule::Allocation TspSchedule::allocate(int width, std::int32_t rows, int bank,
                                               std::span<const std::int16_t> avoid) {
   const int slices = config_.mem_slices();
-  const std::int32_t bank_rows = config_.shape.rows_per_bank();
   TSPEMU_ASSERT(width >= 1 && width <= kMaxGroupWidth && rows >= 1, "allocation size");
   // Try every starting slice from the cursor on: the first group with room wins.
   for (int attempt = 0; attempt < slices; ++attempt) {
@@ -72,30 +71,8 @@ TspSchedule::Allocation TspSchedule::allocate(int width, std::int32_t rows, int 
                                      group.slices[static_cast<std::size_t>(k)]) != avoid.end();
     }
     if (avoided) continue;
-    std::int32_t low = 0;
-    std::int32_t high = config_.shape.mem_rows_per_slice;
-    for (int k = 0; k < width; ++k) {
-      const auto& s = slices_[static_cast<std::size_t>(group.slices[static_cast<std::size_t>(k)])];
-      low = std::max(low, s.next_free[0]);
-      high = std::min(high, s.next_free[1]);
-    }
-    std::optional<std::int32_t> address;
-    if (bank == 1) {
-      if (high - rows >= std::max(low, bank_rows)) address = high - rows;
-    } else if (bank == 0) {
-      if (low + rows <= std::min(high, bank_rows)) address = low;
-    } else if (low + rows <= high) {
-      address = low;
-    }
+    const std::optional<std::int32_t> address = reserve_rows(group, rows, bank);
     if (!address) continue;
-    for (int k = 0; k < width; ++k) {
-      auto& s = slices_[static_cast<std::size_t>(group.slices[static_cast<std::size_t>(k)])];
-      if (bank == 1) {
-        s.next_free[1] = *address;
-      } else {
-        s.next_free[0] = *address + rows;
-      }
-    }
     slice_cursor_ = (first + width) % slices;
     return {group, *address};
   }
@@ -107,27 +84,41 @@ TspSchedule::Allocation TspSchedule::allocate(int width, std::int32_t rows, int 
 
 TspSchedule::Allocation TspSchedule::allocate_like(const SliceGroup& like, std::int32_t rows,
                                                    int bank) {
+  const std::optional<std::int32_t> address = reserve_rows(like, rows, bank);
+  if (!address) return allocate(like.width, rows, bank);
+  return {like, *address};
+}
+
+// Bank 0 and unbanked requests take the lowest free rows of every slice of the group (bump pointer
+// upwards), bank 1 requests the highest (downwards), so the two ends never meet silently.
+std::optional<std::int32_t> TspSchedule::reserve_rows(const SliceGroup& group, std::int32_t rows,
+                                                      int bank) {
   const std::int32_t bank_rows = config_.shape.rows_per_bank();
   std::int32_t low = 0;
   std::int32_t high = config_.shape.mem_rows_per_slice;
-  for (int k = 0; k < like.width; ++k) {
-    const auto& s = slices_[static_cast<std::size_t>(like.slices[static_cast<std::size_t>(k)])];
+  for (int k = 0; k < group.width; ++k) {
+    const auto& s = slices_[static_cast<std::size_t>(group.slices[static_cast<std::size_t>(k)])];
     low = std::max(low, s.next_free[0]);
     high = std::min(high, s.next_free[1]);
   }
   std::optional<std::int32_t> address;
-  if (bank == 1 && high - rows >= std::max(low, bank_rows)) address = high - rows;
-  if (bank == 0 && low + rows <= std::min(high, bank_rows)) address = low;
-  if (!address) return allocate(like.width, rows, bank);
-  for (int k = 0; k < like.width; ++k) {
-    auto& s = slices_[static_cast<std::size_t>(like.slices[static_cast<std::size_t>(k)])];
+  if (bank == 1) {
+    if (high - rows >= std::max(low, bank_rows)) address = high - rows;
+  } else if (bank == 0) {
+    if (low + rows <= std::min(high, bank_rows)) address = low;
+  } else if (low + rows <= high) {
+    address = low;
+  }
+  if (!address) return std::nullopt;
+  for (int k = 0; k < group.width; ++k) {
+    auto& s = slices_[static_cast<std::size_t>(group.slices[static_cast<std::size_t>(k)])];
     if (bank == 1) {
       s.next_free[1] = *address;
     } else {
       s.next_free[0] = *address + rows;
     }
   }
-  return {like, *address};
+  return address;
 }
 
 std::int32_t TspSchedule::add_lane_map(LaneMap map) {

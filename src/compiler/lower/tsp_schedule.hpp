@@ -133,7 +133,7 @@ class TspSchedule {
   // ---- placing ----
   // Earliest anchor >= earliest at which the chain fits; reserves it and emits its instructions.
   Placement place(const Chain& chain, Cycle earliest);
-  // Reserves [from, from + cycles) of a queue without emitting (nothing).
+  // True if the queue issues nothing in [cycle, cycle + occupancy).
   [[nodiscard]] bool queue_free(int queue_index, Cycle cycle, int occupancy) const;
   [[nodiscard]] int queue_index(QueueId queue) const;
 
@@ -150,6 +150,9 @@ class TspSchedule {
   struct SliceState {
     std::array<std::int32_t, 2> next_free{};  // next free address per bank
   };
+  // Rows [address, address + rows) in every slice of the group, in the bank asked for (-1: any);
+  // nothing if they do not fit.
+  std::optional<std::int32_t> reserve_rows(const SliceGroup& group, std::int32_t rows, int bank);
   bool fits(const Chain& chain, Cycle anchor, Placement& out);
   void commit(const Chain& chain, const Placement& placement);
   [[nodiscard]] bool mem_free(int slice, Cycle cycle, bool write, int bank) const;
