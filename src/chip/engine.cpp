@@ -818,7 +818,10 @@ void Engine::Impl::issue_receive(int queue, int index, ExecItem& item) {
 std::vector<C2cSend> Engine::Impl::take_sends() {
   std::vector<C2cSend> out;
   out.swap(sends_);
-  std::stable_sort(out.begin(), out.end(), [](const C2cSend& a, const C2cSend& b) {
+  // (send_cycle, port) is unique (a port's queue issues at most one SEND per cycle), so std::sort
+  // gives the one order. Not std::stable_sort: libstdc++ 12 gives it a temporary buffer that
+  // ignores alignas(64) of Vector, and -march=native code for AVX-512 hosts then crashes in it.
+  std::sort(out.begin(), out.end(), [](const C2cSend& a, const C2cSend& b) {
     return a.send_cycle != b.send_cycle ? a.send_cycle < b.send_cycle : a.port < b.port;
   });
   return out;

@@ -11,10 +11,18 @@ void ArrivalQueue::push(std::span<const InFlightVector> vectors) {
     queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(head_));
     head_ = 0;
   }
-  const auto middle = static_cast<std::ptrdiff_t>(queue_.size());
-  queue_.insert(queue_.end(), vectors.begin(), vectors.end());
-  std::sort(queue_.begin() + middle, queue_.end(), canonical_less);
-  std::inplace_merge(queue_.begin(), queue_.begin() + middle, queue_.end(), canonical_less);
+  // Merged through a second vector, not std::inplace_merge: libstdc++ 12 gives inplace_merge (and
+  // stable_sort) a temporary buffer from plain operator new, which ignores alignas(64) of Vector;
+  // on a host with AVX-512, -march=native code copies vectors with aligned 64-byte stores and
+  // crashes in that buffer. std::vector's allocator honours the alignment.
+  incoming_.assign(vectors.begin(), vectors.end());
+  std::sort(incoming_.begin(), incoming_.end(), canonical_less);
+  merged_.clear();
+  merged_.reserve(queue_.size() + incoming_.size());
+  std::merge(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.end()),
+             std::make_move_iterator(incoming_.begin()), std::make_move_iterator(incoming_.end()),
+             std::back_inserter(merged_), canonical_less);
+  queue_.swap(merged_);
 }
 
 void ArrivalQueue::pop_arrived_before(Cycle end_cycle, std::vector<InFlightVector>& out) {

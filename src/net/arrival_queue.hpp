@@ -29,6 +29,9 @@ class ArrivalQueue {
 
  private:
   std::vector<InFlightVector> queue_;  // canonical from head_ on
+  // Scratch for push(), kept so that their capacity is reused.
+  std::vector<InFlightVector> incoming_;
+  std::vector<InFlightVector> merged_;
   std::size_t head_ = 0;
 };
 

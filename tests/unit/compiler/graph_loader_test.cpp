@@ -1,5 +1,6 @@
 // Loading well-formed graphs: names and defaults, placements, what the loader infers for computed
 // tensors, initial data (recipes, literals, files) and the op table.
+#include "scratch_dir.hpp"
 #include "test_util.hpp"
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -385,9 +386,7 @@ names = ["s", "p"]
 }
 
 TEST(GraphLoader, InitFromAFileNextToTheGraph) {
-  const std::filesystem::path dir =
-      std::filesystem::temp_directory_path() / ("tspemu_graph_test_" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
+  const testing::ScratchDir dir("tspemu_graph_test");
   {
     std::ofstream bin(dir / "w.bin", std::ios::binary);
     const char bytes[] = {0x00, 0x3c, 0x00, static_cast<char>(0xc0)};  // fp16 1.0, -2.0
@@ -402,7 +401,6 @@ TEST(GraphLoader, InitFromAFileNextToTheGraph) {
   EXPECT_EQ(w.init_file, "w.bin");
   EXPECT_EQ(test::values_of<std::uint16_t>(initial_bytes(w)),
             (std::vector<std::uint16_t>{0x3c00, 0xc000}));
-  std::filesystem::remove_all(dir);
 }
 
 TEST(GraphLoader, MissingFileIsAnInputError) {

@@ -1,6 +1,7 @@
 // Every assembler error, with its exact located message. The programs in programs/asm/errors/ each
 // state their error in a `# expect-error: <line>:<column>: <message>` header; the CLI tests
 // (tests/unit/isa/CMakeLists.txt) check the same text through `tspemu asm`.
+#include "scratch_dir.hpp"
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -65,8 +66,7 @@ TEST(AssemblerErrors, MessagesThatCannotLiveInErrorPrograms) {
             "e.tsa:1:43: init=bytes needs one quoted hex string: init=bytes(\"00ff...\")");
   EXPECT_EQ(error_of(".data a dtype=i8 shape=[1,4] at=W0:0 init=seeded\n"),
             "e.tsa:1:43: seeded needs arguments: seeded(seed=7, dist=uniform, lo=-8, hi=8)");
-  const auto dir = std::filesystem::temp_directory_path() / "tspemu_isa_missing";
-  std::filesystem::create_directories(dir);
+  const testing::ScratchDir dir("tspemu_isa_missing");
   const std::string file = (dir / "p.tsa").string();
   EXPECT_EQ(error_of(".data a dtype=i8 shape=[1,4] at=W0:0 init=file(\"nope.bin\")\n", file),
             file + ":1:48: cannot read file 'nope.bin' (" + (dir / "nope.bin").string() +

@@ -1,5 +1,6 @@
 #include "isa/assembler.hpp"
 
+#include "scratch_dir.hpp"
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -248,8 +249,7 @@ TEST(Assembler, DataDeclarations) {
 }
 
 TEST(Assembler, FileAndBytesInit) {
-  const auto dir = std::filesystem::temp_directory_path() / "tspemu_isa_asm_test";
-  std::filesystem::create_directories(dir);
+  const testing::ScratchDir dir("tspemu_isa_asm_test");
   {
     std::ofstream out(dir / "w.bin", std::ios::binary);
     const char bytes[] = {1, 2, 3, 4, 5, 6, 7, 8};
@@ -262,7 +262,6 @@ TEST(Assembler, FileAndBytesInit) {
   EXPECT_EQ(p.tsps[0].data[0].init.kind, DataInit::Kind::file_bytes);
   EXPECT_EQ(p.tsps[0].data[0].init.bytes, (std::vector<std::uint8_t>{1, 2, 3, 4, 5, 6, 7, 8}));
   EXPECT_EQ(p.tsps[0].data[1].init.bytes, (std::vector<std::uint8_t>{0x0a, 0xff, 0x10}));
-  std::filesystem::remove_all(dir);
 }
 
 TEST(Assembler, ChipShapeBoundsOperands) {

@@ -1,5 +1,6 @@
 #include "isa/bundle.hpp"
 
+#include "scratch_dir.hpp"
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -71,11 +72,9 @@ TEST(Bundle, RoundTripInMemoryAndOnDisk) {
   EXPECT_EQ(back.program.tsps[0].queues[0].instructions[0].where.line, 8);  // locations survive
   EXPECT_EQ(encode_bundle(back), bytes);                                    // deterministic bytes
 
-  const auto dir = std::filesystem::temp_directory_path() / "tspemu_isa_bundle_test";
-  std::filesystem::create_directories(dir);
+  const testing::ScratchDir dir("tspemu_isa_bundle_test");
   write_bundle(dir / "b.tspb", bundle);
   EXPECT_EQ(read_bundle(dir / "b.tspb"), bundle);
-  std::filesystem::remove_all(dir);
 }
 
 TEST(Bundle, HeaderErrors) {

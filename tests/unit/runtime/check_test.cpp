@@ -1,11 +1,13 @@
 // `tspemu run --check` in process (run_main with --local): passing and failing comparisons on one
 // and two TSPs, the report's check object and predicted_cycles, and every input error.
 #include "check_bundles.hpp"
+#include "scratch_dir.hpp"
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <string>
 
 #include "runtime/run.hpp"
@@ -28,10 +30,10 @@ struct Outcome {
 class Check : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / "tspemu_runtime_check_test";
-    fs::create_directories(dir_);
+    scratch_ = std::make_unique<testing::ScratchDir>("tspemu_runtime_check_test");
+    dir_ = scratch_->path();
   }
-  void TearDown() override { fs::remove_all(dir_); }
+  void TearDown() override { scratch_.reset(); }
 
   // Writes the bundle and runs it --local on topologies/<topology>.toml.
   Outcome run(const Bundle& bundle, const std::string& topology, bool check = true,
@@ -69,6 +71,7 @@ class Check : public ::testing::Test {
     return name == "chip" ? chip : pair;
   }
 
+  std::unique_ptr<testing::ScratchDir> scratch_;
   fs::path dir_;
 };
 
