@@ -1,15 +1,20 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <exception>
+#include <new>
 #include <string>
 #include <vector>
 
 #include "cli/command.hpp"
 #include "cli/version.hpp"
 #include "common/error.hpp"
+#include "common/input_file.hpp"
 #include "common/log.hpp"
+#include "common/memory_budget.hpp"
 
 namespace tspemu::cli {
 namespace {
@@ -26,6 +31,18 @@ std::vector<RegisteredCommand>& registry() {
 
 void print_error_line(const std::string& text) {
   std::fprintf(stderr, "tspemu: error: %s\n", text.c_str());
+}
+
+// Everything a command printed must have reached stdout: `tspemu disasm x.tspb > /dev/full` fails
+// (exit 1) instead of reporting success for output that was lost.
+int finish_stdout(int code) {
+  if (std::fflush(stdout) != 0 || std::ferror(stdout) != 0) {
+    const int err = errno;
+    print_error_line(fmt::format("cannot write standard output: {}",
+                                 err != 0 ? std::strerror(err) : "write error"));
+    return code == kExitOk ? kExitRuntimeError : code;
+  }
+  return code;
 }
 
 }  // namespace
@@ -72,16 +89,20 @@ int run_cli(int argc, char** argv) {
 
   try {
     set_log_level(log_level);
+    const CommandInputs inputs;  // no output of this command may replace what it read
     const Action* action = table.chosen();
     if (action == nullptr) {
       std::fputs(app.help().c_str(), stderr);
       print_error_line("no subcommand given");
       return kExitInputError;
     }
-    return (*action)();
+    return finish_stdout((*action)());
   } catch (const Error& e) {
     print_error_line(e.what());
-    return e.exit_code();
+    return finish_stdout(e.exit_code());
+  } catch (const std::bad_alloc&) {
+    print_error_line(out_of_memory_message());
+    return finish_stdout(kExitRuntimeError);
   } catch (const std::exception& e) {
     print_error_line(fmt::format("internal error: {} (this is a tspemu bug)", e.what()));
     return kExitRuntimeError;

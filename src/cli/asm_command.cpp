@@ -4,13 +4,17 @@
 #include <fmt/format.h>
 
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "chip/chip_config.hpp"
 #include "cli/command.hpp"
+#include "cli/options.hpp"
 #include "common/error.hpp"
 #include "common/log.hpp"
+#include "common/output_file.hpp"
 #include "isa/assembler.hpp"
 #include "isa/bundle.hpp"
 #include "runtime/send_schedule.hpp"
@@ -21,11 +25,15 @@ namespace {
 
 struct AsmOptions {
   std::string input;
-  std::string output;
+  std::filesystem::path output;
   std::string topology;
 };
 
 int run_asm(const AsmOptions& options) {
+  std::vector<NamedPath> inputs = {{"the program", options.input}};
+  if (!options.topology.empty()) inputs.push_back({"--topology", options.topology});
+  const std::vector<NamedPath> outputs = {{"-o", options.output}};
+  check_output_paths(inputs, outputs);
   ChipShape shape;
   Bundle bundle;
   std::int64_t tsp_count = -1;
@@ -55,7 +63,7 @@ int run_asm(const AsmOptions& options) {
   for (const auto& tsp : bundle.program.tsps) {
     for (const auto& queue : tsp.queues) instructions += queue.instructions.size();
   }
-  log().info("asm: {} -> {} ({} TSPs, {} instructions)", options.input, options.output,
+  log().info("asm: {} -> {} ({} TSPs, {} instructions)", options.input, options.output.string(),
              bundle.program.tsps.size(), instructions);
   return kExitOk;
 }
@@ -64,7 +72,7 @@ void add_asm_command(CLI::App& app, CommandTable& table) {
   auto options = std::make_shared<AsmOptions>();
   auto* sub = app.add_subcommand("asm", "Assemble a .tsa text program into a .tspb bundle");
   sub->add_option("input", options->input, "Assembly source (.tsa)")->required();
-  sub->add_option("-o,--output", options->output, "Bundle to write (.tspb)")->required();
+  add_path_option(sub, "-o,--output", options->output, "Bundle to write (.tspb)")->required();
   sub->add_option("--topology", options->topology,
                   "Topology TOML whose [chip] the program targets (default: the published chip)");
   table.add(sub, [options] { return run_asm(*options); });

@@ -14,16 +14,19 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "chip/chip_config.hpp"
 #include "chip/kokkos_session.hpp"
 #include "cli/command.hpp"
-#include "common/atomic_file.hpp"
+#include "cli/options.hpp"
 #include "common/error.hpp"
 #include "common/log.hpp"
+#include "common/output_file.hpp"
 #include "compiler/compile.hpp"
 #include "compiler/graph_loader.hpp"
 #include "isa/bundle.hpp"
@@ -38,9 +41,9 @@ namespace {
 
 struct CompileOptions {
   std::string input;
-  std::string output;
+  std::filesystem::path output;
   std::string topology;
-  std::string report;
+  std::optional<std::filesystem::path> report;
   bool no_verify = false;
 };
 
@@ -57,13 +60,20 @@ Cycle verify_by_running(const Bundle& bundle, const Topology& topology, const Ch
 
 int run_compile(const CompileOptions& options) {
   const auto started = std::chrono::steady_clock::now();
+  {
+    const std::vector<NamedPath> inputs = {{"the graph", options.input},
+                                           {"--topology", options.topology}};
+    std::vector<NamedPath> outputs = {{"-o", options.output}};
+    if (options.report) outputs.push_back({"--report", *options.report});
+    check_output_paths(inputs, outputs);
+  }
   const Topology topology = load_topology(options.topology);
   const Graph graph = load_graph(options.input, topology);
   CompileOutput out = compile_graph(graph, topology);
   const ChipConfig chip = chip_config_from_params(topology.chip());
   // The bundle must be one a reader accepts (validate_program: every instruction and segment).
   const std::vector<std::uint8_t> bytes = encode_bundle(out.bundle);
-  (void)decode_bundle(bytes, options.output, chip.shape);
+  (void)decode_bundle(bytes, options.output.string(), chip.shape);
   const auto lowered = std::chrono::steady_clock::now();
   Cycle verified_cycles = -1;
   if (!options.no_verify) {
@@ -98,7 +108,7 @@ int run_compile(const CompileOptions& options) {
     }
   }
   const auto verified = std::chrono::steady_clock::now();
-  write_file_atomically(options.output, bytes);  // the bytes checked above (as write_bundle)
+  write_output_file(options.output, bytes, "-o");  // the bytes checked above (as write_bundle)
   const auto ms = [](auto a, auto b) {
     return std::chrono::duration<double, std::milli>(b - a).count();
   };
@@ -109,12 +119,12 @@ int run_compile(const CompileOptions& options) {
                  static_cast<double>(out.stats.mxm_planes) *
                  static_cast<double>(std::max<std::int64_t>(out.stats.tsps_used, 1)))
           : 0.0;
-  if (!options.report.empty()) {
+  if (options.report) {
     nlohmann::ordered_json report;
     report["graph"] = graph.name;
     report["source"] = options.input;
     report["topology"] = topology.name();
-    report["bundle"] = options.output;
+    report["bundle"] = options.output.string();
     report["predicted_cycles"] = out.stats.predicted_cycles;
     report["verified_cycles"] = verified_cycles;
     report["tsps"] = out.stats.tsps_used;
@@ -131,7 +141,7 @@ int run_compile(const CompileOptions& options) {
     // Wall-clock times describe the compiler, never the program: they do not enter the bundle.
     report["compile_ms"] = ms(started, lowered);
     report["verify_ms"] = ms(lowered, verified);
-    write_file_atomically(options.report, report.dump(2) + "\n");
+    write_output_file(*options.report, report.dump(2) + "\n", "--report");
   }
   fmt::print("compiled {} for topology '{}': {} TSPs, {} instructions, {} vectors sent\n",
              options.input, topology.name(), out.stats.tsps_used, out.stats.instructions,
@@ -147,8 +157,8 @@ void add_compile_command(CLI::App& app, CommandTable& table) {
   sub->add_option("graph", options->input, "Tensor graph (.toml, docs/graph-format.md)")
       ->required();
   sub->add_option("--topology", options->topology, "Topology TOML the graph runs on")->required();
-  sub->add_option("-o,--output", options->output, "Bundle to write (.tspb)")->required();
-  sub->add_option("--report", options->report, "Compile report (JSON) to write");
+  add_path_option(sub, "-o,--output", options->output, "Bundle to write (.tspb)")->required();
+  add_path_option(sub, "--report", options->report, "Compile report (JSON) to write");
   sub->add_flag("--no-verify", options->no_verify,
                 "Skip the verification run (the bundle is still checked when it runs)");
   table.add(sub, [options] { return run_compile(*options); });

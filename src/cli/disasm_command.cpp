@@ -4,13 +4,18 @@
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "chip/chip_config.hpp"
 #include "cli/command.hpp"
-#include "common/atomic_file.hpp"
+#include "cli/options.hpp"
 #include "common/error.hpp"
+#include "common/output_file.hpp"
+#include "common/text.hpp"
 #include "isa/bundle.hpp"
 #include "isa/disassembler.hpp"
 #include "topo/loader.hpp"
@@ -20,12 +25,18 @@ namespace {
 
 struct DisasmOptions {
   std::string input;
-  std::string output;
+  std::optional<std::filesystem::path> output;
   std::string topology;
   bool timing = false;
 };
 
 int run_disasm(const DisasmOptions& options) {
+  if (options.output) {
+    std::vector<NamedPath> inputs = {{"the bundle", options.input}};
+    if (!options.topology.empty()) inputs.push_back({"--topology", options.topology});
+    const std::vector<NamedPath> outputs = {{"-o", *options.output}};
+    check_output_paths(inputs, outputs);
+  }
   // Without --topology: the default chip and timing table.
   ChipConfig config;
   if (!options.topology.empty()) {
@@ -38,14 +49,15 @@ int run_disasm(const DisasmOptions& options) {
   disassemble_options.superlanes = config.shape.superlanes;
   std::string text;
   if (!bundle.topology_name.empty()) {
-    text += fmt::format("; topology: {} (digest {})\n", bundle.topology_name,
+    // Quoted and escaped: a name may hold anything, and a newline would end the comment.
+    text += fmt::format("; topology: {} (digest {})\n", quoted_text(bundle.topology_name),
                         bundle.topology_digest.hex());
   }
   text += disassemble(bundle.program, disassemble_options);
-  if (options.output.empty()) {
-    std::fputs(text.c_str(), stdout);
+  if (options.output) {
+    write_output_file(*options.output, text, "-o");
   } else {
-    write_file_atomically(options.output, text);
+    std::fputs(text.c_str(), stdout);
   }
   return kExitOk;
 }
@@ -54,7 +66,7 @@ void add_disasm_command(CLI::App& app, CommandTable& table) {
   auto options = std::make_shared<DisasmOptions>();
   auto* sub = app.add_subcommand("disasm", "Print a .tspb bundle as .tsa assembly text");
   sub->add_option("input", options->input, "Bundle (.tspb)")->required();
-  sub->add_option("-o,--output", options->output, "Write the text here instead of stdout");
+  add_path_option(sub, "-o,--output", options->output, "Write the text here instead of stdout");
   sub->add_flag("--timing", options->timing,
                 "Annotate each instruction with issue/operand/result/busy cycles");
   sub->add_option("--topology", options->topology,

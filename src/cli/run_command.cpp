@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "cli/command.hpp"
+#include "cli/options.hpp"
 #include "common/error.hpp"
 #include "runtime/run.hpp"
 
@@ -14,7 +15,6 @@ struct RunArgs {
   std::vector<std::string> dumps;
   std::string program;
   std::string topology;
-  std::string report;
 };
 
 int g_argc = 0;
@@ -30,29 +30,35 @@ void add_run_command(CLI::App& app, CommandTable& table) {
   sub->add_option("--topology,-t", args->topology, "Topology TOML (topologies/*.toml)")->required();
   sub->add_flag("--local", args->request.local,
                 "Emulate every TSP in this process (the reference transport; no MPI)");
-  sub->add_option("--report", args->report, "Write the run report (JSON) here, atomically");
+  add_path_option(sub, "--report", args->request.report,
+                  "Write the run report (JSON) here (atomically, never over a link, device or "
+                  "input)");
   sub->add_option("--dump", args->dumps,
                   "Write a declared output's raw bytes: [tspN:]NAME=FILE (repeatable)");
-  sub->add_option("--seed", args->request.seed,
-                  "Seed of the link model (jitter, bit errors); recorded in the report")
-      ->capture_default_str();
-  sub->add_option("--shuffle-seed", args->request.shuffle_seed,
-                  "Execute each cycle's ready ops in an order shuffled by this seed (results must "
-                  "not change: a determinism check)");
+  add_u64_option(sub, "--seed", args->request.seed,
+                 "Seed of the link model (jitter, bit errors), 0..2^64-1; recorded in the report");
+  add_u64_option(sub, "--shuffle-seed", args->request.shuffle_seed,
+                 "Execute each cycle's ready ops in an order shuffled by this seed (results must "
+                 "not change: a determinism check)");
   sub->add_flag("--timing-only", args->request.timing_only,
                 "Check every timing and schedule rule without computing data");
   sub->add_flag("--check", args->request.check,
                 "Compare the outputs bit for bit with the reference evaluator of the graph the "
                 "bundle was compiled from (tspemu compile); exit 1 on the first difference");
-  sub->add_option("--agree-epochs", args->request.agreement_epochs,
-                  "HAC epochs between global agreements (termination, control)")
-      ->capture_default_str();
-  sub->add_option("--watchdog", args->request.watchdog_seconds,
-                  "Seconds a rank may wait for a neighbour before the job is aborted (0: never)")
-      ->capture_default_str();
+  add_i64_option(sub, "--agree-epochs", args->request.agreement_epochs,
+                 fmt::format("HAC epochs between global agreements (termination, control), "
+                             "1..{}: a run ends at most this many epochs after its last activity",
+                             kMaxAgreementEpochs),
+                 1, kMaxAgreementEpochs);
+  add_seconds_option(sub, "--watchdog", args->request.watchdog_seconds,
+                     fmt::format("Seconds a rank may wait for another before the job is aborted, "
+                                 "{}..{} (0: never)",
+                                 kMinWatchdogSeconds, kMaxWatchdogSeconds),
+                     kMinWatchdogSeconds, kMaxWatchdogSeconds, true);
   sub->add_option("--bind", args->request.bind,
                   "Pin each rank through hwloc: core (local rank i on core i mod cores) or none "
                   "(leave the launcher's binding)")
+      ->check(CLI::IsMember({"none", "core"}))
       ->capture_default_str();
   sub->add_flag("--report-binding", args->request.report_binding,
                 "Print every rank's host, local rank, cpuset and NUMA node");
@@ -61,7 +67,6 @@ void add_run_command(CLI::App& app, CommandTable& table) {
     RunRequest request = args->request;
     request.program = args->program;
     request.topology = args->topology;
-    if (!args->report.empty()) request.report = args->report;
     for (const auto& d : args->dumps) {
       const auto eq = d.find('=');
       if (eq == std::string::npos || eq == 0 || eq + 1 == d.size()) {

@@ -3,7 +3,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdint>
+#include <optional>
 #include <tuple>
+#include <vector>
 
 namespace tspemu {
 namespace {
@@ -23,7 +26,110 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
   return row[b.size()];
 }
 
+// Finds the first point where dotted-key parts plus open arrays and inline tables exceed
+// kMaxTomlDepth. A lexical scan: it follows strings, comments and brackets closely enough to
+// count, and leaves every other judgement of the syntax to toml++.
+std::optional<SourceLocation> too_deep(std::string_view text, const std::string& file) {
+  enum class Context : std::uint8_t { key, value };
+  std::vector<char> open;  // '[' or '{' of open values
+  Context context = Context::key;
+  int key_parts = 1;
+  bool header = false;  // inside a [table] or [[array]] header
+  std::int64_t line = 1;
+  std::int64_t column = 0;
+  const std::size_t n = text.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    const char c = text[i];
+    ++column;
+    if (c == '\n') {
+      ++line;
+      column = 0;
+      if (open.empty()) {
+        context = Context::key;
+        key_parts = 1;
+        header = false;
+      }
+      continue;
+    }
+    if (c == '#') {  // a comment runs to the end of the line
+      while (i + 1 < n && text[i + 1] != '\n') ++i;
+      continue;
+    }
+    if (c == '"' || c == '\'') {
+      const bool multi = i + 2 < n && text[i + 1] == c && text[i + 2] == c;
+      std::size_t j = i + (multi ? 3 : 1);
+      for (; j < n; ++j) {
+        if (text[j] == '\n') {
+          ++line;
+          column = 0;
+        } else {
+          ++column;
+        }
+        if (c == '"' && text[j] == '\\') {
+          ++j;
+          ++column;
+          continue;
+        }
+        if (text[j] != c) continue;
+        if (!multi) break;
+        if (j + 2 < n && text[j + 1] == c && text[j + 2] == c) {
+          j += 2;
+          column += 2;
+          break;
+        }
+      }
+      i = j;
+      continue;
+    }
+    if (context == Context::key) {
+      if (c == '.') ++key_parts;
+      if (c == '[' && open.empty() && !header) {
+        header = true;
+        continue;
+      }
+      if (c == '=') {
+        context = Context::value;
+        continue;
+      }
+      if (c == ',' || c == '{') key_parts = 1;
+      if (c == '}' && !open.empty()) {
+        open.pop_back();
+        context = Context::value;
+      }
+    } else if (c == '[' || c == '{') {
+      open.push_back(c);
+      if (c == '{') {
+        context = Context::key;
+        key_parts = 1;
+      }
+    } else if ((c == ']' || c == '}') && !open.empty()) {
+      open.pop_back();
+    } else if (c == ',' && !open.empty() && open.back() == '{') {
+      context = Context::key;
+      key_parts = 1;
+    }
+    if (key_parts + static_cast<int>(open.size()) > kMaxTomlDepth) {
+      return SourceLocation{file, line, column};
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
+
+toml::table parse_toml(std::string_view text, const std::string& file) {
+  if (auto where = too_deep(text, file)) {
+    throw InputError(*where, fmt::format("the TOML nests deeper than {} levels (dotted key parts "
+                                         "plus nested arrays and inline tables)",
+                                         kMaxTomlDepth));
+  }
+  try {
+    return toml::parse(text, file);
+  } catch (const toml::parse_error& e) {
+    throw InputError(toml_location(e.source(), file),
+                     fmt::format("invalid TOML: {}", e.description()));
+  }
+}
 
 SourceLocation toml_location(const toml::source_region& region, const std::string& file) {
   return SourceLocation{file, static_cast<std::int64_t>(region.begin.line),

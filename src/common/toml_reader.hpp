@@ -25,6 +25,17 @@
 
 namespace tspemu {
 
+// The deepest structure a TOML input may describe: dotted-key parts plus nested arrays and inline
+// tables at any point. toml++ builds and frees nested tables recursively, so a key of 40,000 parts
+// overflows the stack; no machine or graph description needs more than a handful of levels.
+inline constexpr int kMaxTomlDepth = 128;
+
+// Parses TOML text after checking, without recursion, that nothing in it nests deeper than
+// kMaxTomlDepth. Every tspemu TOML input is parsed here. Errors are located InputErrors:
+//   "g.toml:2:260: the key nests deeper than 128 levels (dotted parts and nested arrays or tables)"
+//   "g.toml:1:9: invalid TOML: <toml++'s description>"
+[[nodiscard]] toml::table parse_toml(std::string_view text, const std::string& file);
+
 // The position where `region` begins, in `file` (the name errors print).
 [[nodiscard]] SourceLocation toml_location(const toml::source_region& region,
                                            const std::string& file);

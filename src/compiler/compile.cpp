@@ -11,6 +11,7 @@
 
 #include "chip/chip_config.hpp"
 #include "common/error.hpp"
+#include "common/memory_budget.hpp"
 #include "compiler/lower/lowering.hpp"
 #include "isa/op_table.hpp"
 #include "isa/queue.hpp"
@@ -1841,6 +1842,11 @@ CompileOutput Lowering::run() {
 }  // namespace
 
 CompileOutput compile_graph(const Graph& graph, const Topology& topology) {
+  // The bundle holds every TSP's initial data as literal rows, and its encoding a second copy.
+  require_memory(2 * graph_tensor_bytes(graph, true),
+                 fmt::format("compiling graph '{}' (the initial data of every TSP, twice: the "
+                             "bundle and its encoding)",
+                             graph.name));
   return Lowering(graph, topology).run();
 }
 

@@ -232,6 +232,15 @@ std::int32_t Graph::find_tensor(std::string_view tensor_name) const {
 // ---- initial data
 // --------------------------------------------------------------------------------
 
+std::uint64_t graph_tensor_bytes(const Graph& graph, bool initialised_only) {
+  std::uint64_t total = 0;
+  for (const Tensor& t : graph.tensors) {
+    if (initialised_only && !t.init) continue;
+    total += static_cast<std::uint64_t>(t.local_bytes()) * t.placement.tsps.size();
+  }
+  return total;
+}
+
 std::vector<std::uint8_t> initial_bytes(const Tensor& tensor) {
   TSPEMU_ASSERT(tensor.init.has_value(), "initial_bytes of a computed tensor");
   const DataInit& init = *tensor.init;

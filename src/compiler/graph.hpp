@@ -184,6 +184,14 @@ struct Graph {
   }
 };
 
+// ---- memory estimates
+// ---------------------------------------------------------------------------
+
+// Bytes of every TSP's copy of the graph's tensors: only the initialised ones (what a bundle holds
+// as data) or all of them (what the reference evaluator holds). A floor for the memory a compile
+// or a --check needs, so that a graph that cannot fit is refused up front (common/memory_budget).
+[[nodiscard]] std::uint64_t graph_tensor_bytes(const Graph& graph, bool initialised_only);
+
 // ---- initial data
 // --------------------------------------------------------------------------------
 

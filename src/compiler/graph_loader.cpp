@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "common/error.hpp"
+#include "common/input_file.hpp"
 #include "common/numerics/half.hpp"
 #include "common/toml_reader.hpp"
 #include "isa/data_init.hpp"
@@ -427,22 +428,21 @@ class GraphLoader {
     const std::string name = *r.string("file");
     if (name.empty()) r.fail("file", "the init file name must not be empty");
     const std::filesystem::path full = base_dir_ / name;
-    std::ifstream in(full, std::ios::binary);
-    if (!in) {
-      r.fail("file",
-             fmt::format("cannot read init file '{}': {}", full.string(), std::strerror(errno)));
-    }
-    std::ostringstream bytes;
-    bytes << in.rdbuf();
-    if (in.bad()) r.fail("file", fmt::format("cannot read init file '{}'", full.string()));
-    const std::string data = bytes.str();
     const std::size_t needed = static_cast<std::size_t>(count) * element_bytes;
-    if (data.size() != needed) {
-      r.fail("file", fmt::format("init file '{}' holds {} bytes; {} needs {}", full.string(),
-                                 data.size(), what, needed));
+    InputBytes data;
+    try {
+      data = read_input_bytes(full, needed, "init file");
+    } catch (const InputFileError& e) {
+      r.fail("file", fmt::format("cannot read init file '{}': {}", full.string(), e.reason()));
+    }
+    if (data.size != needed) {
+      const bool unknown = !data.regular && data.exceeds(needed);  // a pipe that kept going
+      r.fail("file",
+             fmt::format("init file '{}' holds {}{} bytes; {} needs {}", full.string(),
+                         unknown ? "more than " : "", unknown ? needed : data.size, what, needed));
     }
     init.kind = DataInit::Kind::file_bytes;
-    init.bytes.assign(data.begin(), data.end());
+    init.bytes = std::move(data.bytes);
     t.init_file = name;
     return init;
   }
@@ -1182,28 +1182,14 @@ class GraphLoader {
 Graph load_graph_from_string(std::string_view text, const std::string& name_for_errors,
                              const Topology& topology, const std::filesystem::path& base_dir) {
   const std::string& file = name_for_errors;
-  toml::table root;
-  try {
-    root = toml::parse(text, file);
-  } catch (const toml::parse_error& e) {
-    throw InputError(toml_location(e.source(), file),
-                     fmt::format("invalid TOML: {}", e.description()));
-  }
+  const toml::table root = parse_toml(text, file);
   GraphLoader loader(file, topology, base_dir);
   return loader.load(root);
 }
 
 Graph load_graph(const std::filesystem::path& path, const Topology& topology) {
-  const std::string file = path.string();
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    throw InputError(SourceLocation{file, 0, 0},
-                     fmt::format("cannot read graph file: {}", std::strerror(errno)));
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) throw InputError(SourceLocation{file, 0, 0}, "cannot read graph file: read error");
-  return load_graph_from_string(text.str(), file, topology, path.parent_path());
+  return load_graph_from_string(read_input_file(path, kMaxTextInputBytes, "graph file"),
+                                path.string(), topology, path.parent_path());
 }
 
 }  // namespace tspemu

@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "common/error.hpp"
+#include "common/input_file.hpp"
 #include "isa/detail/lexer.hpp"
 #include "isa/detail/values.hpp"
 #include "isa/op_table.hpp"
@@ -27,8 +28,6 @@ namespace {
 using detail::Statement;
 using detail::Token;
 using detail::TokenKind;
-
-constexpr Cycle kMaxIssueCycle = Cycle{1} << 50;
 
 std::string upper(std::string_view text) {
   std::string out(text);
@@ -613,26 +612,22 @@ class Assembler {
                                            std::size_t expected) const {
     std::filesystem::path path(path_token.text);
     if (path.is_relative()) path = base_dir_ / path;
-    std::FILE* file = std::fopen(path.c_str(), "rb");
-    if (file == nullptr) {
+    InputBytes in;
+    try {
+      in = read_input_bytes(path, expected, "data file");
+    } catch (const InputFileError& e) {
+      // Located at the file name in the program, naming both spellings of the path.
       fail(path_token, fmt::format("cannot read file '{}' ({}): {}", path_token.text, path.string(),
-                                   std::strerror(errno)));
+                                   e.reason()));
     }
-    std::unique_ptr<std::FILE, int (*)(std::FILE*)> guard(file, &std::fclose);
-    std::vector<std::uint8_t> bytes(expected + 1);
-    const std::size_t got = std::fread(bytes.data(), 1, bytes.size(), file);
-    if (std::ferror(file) != 0) {
-      fail(path_token, fmt::format("cannot read file '{}': read error", path_token.text));
-    }
-    if (got != expected) {
-      std::error_code ec;
-      const auto size = std::filesystem::file_size(path, ec);
+    if (in.size != expected) {
+      const bool unknown = !in.regular && in.exceeds(expected);  // a pipe that kept going
       fail(path_token,
-           fmt::format("file '{}' has {} bytes, shape [{},{}] of {} needs {}", path_token.text,
-                       ec ? got : size, data.rows, data.columns, dtype_name(data.dtype), expected));
+           fmt::format("file '{}' has {}{} bytes, shape [{},{}] of {} needs {}", path_token.text,
+                       unknown ? "more than " : "", unknown ? expected : in.size, data.rows,
+                       data.columns, dtype_name(data.dtype), expected));
     }
-    bytes.resize(expected);
-    return bytes;
+    return std::move(in.bytes);
   }
 
   void parse_seeded(const std::vector<Token>& t, const KeySpan& span, DataSegment& data) const {
@@ -1064,17 +1059,7 @@ Program assemble(std::string_view text, const std::string& file_name, const Chip
 }
 
 Program assemble_file(const std::filesystem::path& path, const ChipShape& shape) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    throw InputError(SourceLocation{path.string(), 0, 0},
-                     fmt::format("cannot read the file: {}", std::strerror(errno)));
-  }
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  if (in.bad()) {
-    throw InputError(SourceLocation{path.string(), 0, 0}, "read error");
-  }
-  return assemble(buffer.str(), path.string(), shape);
+  return assemble(read_input_file(path, kMaxTextInputBytes, "assembly file"), path.string(), shape);
 }
 
 }  // namespace tspemu

@@ -13,8 +13,10 @@
 #include <iterator>
 #include <optional>
 
-#include "common/atomic_file.hpp"
 #include "common/error.hpp"
+#include "common/input_file.hpp"
+#include "common/memory_budget.hpp"
+#include "common/output_file.hpp"
 #include "isa/bundle_archive.hpp"
 #include "isa/validate.hpp"
 
@@ -150,19 +152,18 @@ Bundle decode_bundle(std::span<const std::uint8_t> bytes, const std::string& nam
 
 void write_bundle(const std::filesystem::path& path, const Bundle& bundle) {
   const std::vector<std::uint8_t> bytes = encode_bundle(bundle);
-  write_file_atomically(path, bytes);
+  write_output_file(path, bytes);
 }
 
 Bundle read_bundle(const std::filesystem::path& path, const ChipShape& shape) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  const InputBytes in = read_input_bytes(path, kMaxBundleBytes, "bundle");
+  if (in.exceeds(kMaxBundleBytes)) {
     throw InputError(SourceLocation{path.string(), 0, 0},
-                     fmt::format("cannot read the file: {}", std::strerror(errno)));
+                     fmt::format("cannot read bundle: it holds more than {} (the limit for a "
+                                 "bundle)",
+                                 format_bytes(kMaxBundleBytes)));
   }
-  std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)),
-                                  std::istreambuf_iterator<char>());
-  if (in.bad()) throw InputError(SourceLocation{path.string(), 0, 0}, "read error");
-  return decode_bundle(bytes, path.string(), shape);
+  return decode_bundle(in.bytes, path.string(), shape);
 }
 
 }  // namespace tspemu

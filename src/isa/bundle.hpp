@@ -75,10 +75,14 @@ struct Bundle {
 [[nodiscard]] Bundle decode_bundle(std::span<const std::uint8_t> bytes, const std::string& name,
                                    const ChipShape& shape = {});
 
-// Writes atomically (temporary file + rename): a failure never leaves a partial bundle.
+// Writes by the rules of common/output_file.hpp (atomic; never over a link, device or input).
 void write_bundle(const std::filesystem::path& path, const Bundle& bundle);
 
-// Reads and decodes; messages name the path as given.
+// The largest bundle read_bundle accepts (a bundle carries recipes, not megabytes, where it can;
+// a larger file is almost certainly not a bundle). Reading also checks the memory budget.
+inline constexpr std::uint64_t kMaxBundleBytes = std::uint64_t{64} << 30;  // 64 GiB
+
+// Reads (common/input_file.hpp) and decodes; messages name the path as given.
 [[nodiscard]] Bundle read_bundle(const std::filesystem::path& path, const ChipShape& shape = {});
 
 }  // namespace tspemu

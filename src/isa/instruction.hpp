@@ -46,6 +46,11 @@ struct Operand {
 
 inline constexpr int kMaxOperands = 4;
 
+// The latest cycle at which a program may issue anything (2^50 cycles: 14 days at 900 MHz). Issue
+// cycles, NOP ends and REPEAT ends are checked against it when a program is assembled or a bundle
+// is read, so no cycle arithmetic of the assembler, the validator or the engine can overflow.
+inline constexpr Cycle kMaxIssueCycle = Cycle{1} << 50;
+
 struct Instruction {
   Opcode opcode = Opcode::nop;
   DType dtype = DType::none;      // element type (dst type for CVT)

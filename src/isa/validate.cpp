@@ -431,8 +431,9 @@ std::optional<Problem> check_instruction(const Instruction& instruction, QueueId
     return Problem{-1, fmt::format("{} has {} operands, the op table says {}", info.mnemonic,
                                    instruction.operand_count, info.operand_count)};
   }
-  if (instruction.issue_cycle < -1) {
-    return Problem{-1, fmt::format("issue cycle {} is invalid", instruction.issue_cycle)};
+  if (instruction.issue_cycle < -1 || instruction.issue_cycle > kMaxIssueCycle) {
+    return Problem{-1, fmt::format("issue cycle {} is invalid (0..{}, or -1: at the cursor)",
+                                   instruction.issue_cycle, kMaxIssueCycle)};
   }
   for (int i = 0; i < info.operand_count; ++i) {
     const Operand& op = instruction.operands[i];
@@ -488,8 +489,21 @@ std::optional<std::string> IssueCursor::advance(const Instruction& instruction,
       return fmt::format("REPEAT issues at the queue's next free cycle {}, not {}", next_, t);
     }
     // The repetitions run at last + k*d (k = 1..n); the queue is free again after the last one.
+    // n and d are each at most 2^40 (check_operands): n * d may overflow 64 bits. The span is
+    // bounded even when the start is known only at run time, so the engine's sums cannot overflow.
+    Cycle span = 0;
+    if (__builtin_mul_overflow(n, d, &span) || span > kMaxIssueCycle) {
+      return fmt::format("REPEAT {}, {} spans more than {} cycles, the most a program may use", n,
+                         d, kMaxIssueCycle);
+    }
     if (known_ && last_issue_ >= 0) {
-      next_ = last_issue_ + n * d + 1;
+      if (last_issue_ + span > kMaxIssueCycle) {
+        return fmt::format(
+            "REPEAT {}, {} after the {} at cycle {} would issue past cycle {}, the last a program "
+            "may use",
+            n, d, prev.mnemonic, last_issue_, kMaxIssueCycle);
+      }
+      next_ = last_issue_ + span + 1;
     } else {
       known_ = false;
     }
@@ -503,11 +517,16 @@ std::optional<std::string> IssueCursor::advance(const Instruction& instruction,
     }
     if (t == -1) issue = next_;
   }
+  if (issue > kMaxIssueCycle) {
+    return fmt::format("issue cycle {} is past cycle {}, the last a program may use", issue,
+                       kMaxIssueCycle);
+  }
   last_issue_ = issue;
   if (issue < 0) {
     known_ = false;  // issues whenever the unknown cursor allows
   } else {
     known_ = true;
+    // issue <= 2^50 and a NOP count <= 2^40: no overflow; past kMaxIssueCycle nothing may issue.
     next_ = issue + (instruction.opcode == Opcode::nop ? instruction.operands[0].value : 1);
   }
   // The release of SYNC and the end of a DESKEW stall are known only at run time.

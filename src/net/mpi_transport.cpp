@@ -12,18 +12,14 @@
 #include <limits>
 
 #include "common/digest.hpp"
-#include "net/wait_timer.hpp"
 
 namespace tspemu {
 namespace {
 
-// Tags on the transport's private communicator.
+// Tag of the exchange messages on the communicator (WatchedComm's are kTagBase and up).
 constexpr int kExchangeTag = 101;
-constexpr int kAgreeUpTag = 102;
-constexpr int kAgreeDownTag = 103;
 
 constexpr std::uint32_t kExchangeMagic = 0x57505354;  // "TSPW" little-endian
-constexpr std::int64_t kAgreeMagic = 0x41505354;      // "TSPA"
 constexpr std::size_t kExchangeHeaderBytes = 16;      // magic u32, count u32, window i64
 
 void put_u32(std::byte* out, std::uint32_t v) {
@@ -88,20 +84,6 @@ Digest128 layout_digest(const NetworkLayout& layout, const std::vector<int>& ran
 
 }  // namespace
 
-std::string watchdog_message(double watchdog_seconds, std::string_view where,
-                             std::span<const std::string> awaited) {
-  std::string items;
-  for (const std::string& item : awaited) {
-    if (!items.empty()) items += ", ";
-    items += item;
-  }
-  if (items.empty()) items = "(nothing recorded)";
-  return fmt::format(
-      "watchdog: waited {} s in {} for {}; a rank stopped, crashed or is slower than the "
-      "watchdog limit",
-      watchdog_seconds, where, items);
-}
-
 std::optional<std::string> rank_count_problem(int comm_size, std::int64_t expected_tsps) {
   if (comm_size == expected_tsps) return std::nullopt;
   std::string message = fmt::format(
@@ -141,20 +123,16 @@ void abort_job(const std::exception& error, MPI_Comm comm) {
                    kExitRuntimeError, comm);
 }
 
-MpiTransport::MpiTransport(MPI_Comm comm, std::shared_ptr<const NetworkLayout> layout,
+MpiTransport::MpiTransport(WatchedComm& comm, std::shared_ptr<const NetworkLayout> layout,
                            MpiTransportOptions options)
-    : Transport(std::move(layout)), options_(std::move(options)) {
-  MPI_Comm_size(comm, &size_);
-  MPI_Comm_rank(comm, &rank_);
+    : Transport(std::move(layout)), comm_(comm), options_(std::move(options)) {
+  rank_ = comm_.rank();
+  size_ = comm_.size();
   const std::int64_t tsps = this->layout().tsp_count();
   if (const auto problem = rank_count_problem(size_, tsps)) throw InputError(*problem);
   if (options_.agree_fanout < 1) {
     throw InputError(
         fmt::format("agreement fan-out of {}: it must be at least 1", options_.agree_fanout));
-  }
-  if (!(options_.watchdog_seconds >= 0)) {
-    throw InputError(
-        fmt::format("watchdog of {} s: it must be 0 (off) or positive", options_.watchdog_seconds));
   }
   rank_of_tsp_ = options_.rank_of_tsp;
   if (rank_of_tsp_.empty()) {
@@ -176,6 +154,9 @@ MpiTransport::MpiTransport(MPI_Comm comm, std::shared_ptr<const NetworkLayout> l
     tsp_of_rank[static_cast<std::size_t>(r)] = static_cast<int>(t);
   }
   local_.emplace_back(tsp_of_rank[static_cast<std::size_t>(rank_)]);
+  comm_.set_rank_names([tsp_of_rank](int rank) {
+    return fmt::format("rank {} (TSP {})", rank, tsp_of_rank[static_cast<std::size_t>(rank)]);
+  });
 
   const auto neighbours = this->layout().neighbours(tsp());
   for (std::size_t k = 0; k < neighbours.size(); ++k) {
@@ -188,8 +169,6 @@ MpiTransport::MpiTransport(MPI_Comm comm, std::shared_ptr<const NetworkLayout> l
     recv_buffers_.emplace_back(bytes);
   }
 
-  MPI_Comm_dup(comm, &comm_);
-
   // Every rank must have been given the same network and placement; otherwise messages would be
   // misread. One tree reduction of the layout digest (and its complement, so that every rank sees
   // any difference) before the first window.
@@ -197,12 +176,12 @@ MpiTransport::MpiTransport(MPI_Comm comm, std::shared_ptr<const NetworkLayout> l
   const std::vector<std::int64_t> mine = {
       static_cast<std::int64_t>(digest.high), static_cast<std::int64_t>(digest.low),
       static_cast<std::int64_t>(~digest.high), static_cast<std::int64_t>(~digest.low)};
-  const auto agreed = reduce_broadcast(
+  const auto agreed = comm_.reduce_broadcast(
       mine,
       [](std::vector<std::int64_t>& acc, std::span<const std::int64_t> other) {
         for (std::size_t i = 0; i < acc.size(); ++i) acc[i] = std::max(acc[i], other[i]);
       },
-      -1, "the start-up check that every rank has the same network");
+      "the start-up check that every rank has the same network", options_.agree_fanout);
   if (agreed != mine) {
     throw InputError(
         "the ranks were given different networks or rank placements (their layout digests "
@@ -210,92 +189,17 @@ MpiTransport::MpiTransport(MPI_Comm comm, std::shared_ptr<const NetworkLayout> l
   }
 }
 
-MpiTransport::~MpiTransport() {
-  int finalised = 0;
-  MPI_Finalized(&finalised);
-  if (finalised == 0 && comm_ != MPI_COMM_NULL) MPI_Comm_free(&comm_);
-}
+MpiTransport::~MpiTransport() = default;
 
-void MpiTransport::post_recv(std::byte* buffer, int bytes, int peer, int tag, Awaiting what) {
+void MpiTransport::post(bool receive, std::byte* buffer, int bytes, int peer, int tag,
+                        std::string description) {
   requests_.push_back(MPI_REQUEST_NULL);
-  MPI_Irecv(buffer, bytes, MPI_BYTE, peer, tag, comm_, &requests_.back());
-  pending_.push_back({what, peer});
-}
-
-void MpiTransport::post_send(const std::byte* buffer, int bytes, int peer, int tag, Awaiting what) {
-  requests_.push_back(MPI_REQUEST_NULL);
-  MPI_Isend(buffer, bytes, MPI_BYTE, peer, tag, comm_, &requests_.back());
-  pending_.push_back({what, peer});
-}
-
-void MpiTransport::wait_all(const std::function<std::string()>& where) {
-  if (requests_.empty()) return;
-  const int n = static_cast<int>(requests_.size());
-  statuses_.resize(requests_.size());
-  // Measured (docs/network.md): polling MPI_Testall costs the same as MPI_Waitall under
-  // oversubscription, because both spin in opal_progress, which yields the CPU when
-  // mpi_yield_when_idle is set; an extra sched_yield per poll made it 1.5x slower.
-  //
-  // The watchdog reads the clock only every kPollsPerClockRead polls, and starts timing at the
-  // first read: most waits end within a few polls and never read it. Under load a clock read
-  // in this VM cost about 1 us (16% of a window's profile when read twice per wait), and every
-  // poll takes at least one opal_progress pass, so the watchdog fires at most a few milliseconds
-  // after its limit.
-  using Clock = std::chrono::steady_clock;
-  constexpr std::uint32_t kPollsPerClockRead = 64;
-  WaitTimer timer(options_.watchdog_seconds > 0 ? options_.watchdog_seconds : 1.0);
-  std::uint32_t polls = 0;
-  int done = 0;
-  for (;;) {
-    MPI_Testall(n, requests_.data(), &done, statuses_.data());
-    if (done != 0) return;
-    if (++polls % kPollsPerClockRead != 0 || options_.watchdog_seconds <= 0) continue;
-    const double now = std::chrono::duration<double>(Clock::now().time_since_epoch()).count();
-    // Past the limit (of this process's running time: net/wait_timer.hpp): abort, unless every
-    // request completed meanwhile (the next test then ends the wait; timing restarts meanwhile).
-    if (timer.expired(now) && !watchdog_fired(where())) timer.restart();
+  if (receive) {
+    MPI_Irecv(buffer, bytes, MPI_BYTE, peer, tag, comm_.comm(), &requests_.back());
+  } else {
+    MPI_Isend(buffer, bytes, MPI_BYTE, peer, tag, comm_.comm(), &requests_.back());
   }
-}
-
-bool MpiTransport::watchdog_fired(const std::string& where) {
-  std::vector<int> tsp_of_rank(static_cast<std::size_t>(size_), -1);
-  for (std::size_t t = 0; t < rank_of_tsp_.size(); ++t) {
-    tsp_of_rank[static_cast<std::size_t>(rank_of_tsp_[t])] = static_cast<int>(t);
-  }
-  std::vector<std::string> awaited;
-  for (std::size_t i = 0; i < requests_.size(); ++i) {
-    int complete = 1;
-    if (requests_[i] != MPI_REQUEST_NULL) {
-      MPI_Request_get_status(requests_[i], &complete, MPI_STATUS_IGNORE);
-    }
-    if (complete != 0) continue;
-    const int peer = pending_[i].peer_rank;
-    const std::string who =
-        fmt::format("rank {} (TSP {})", peer, tsp_of_rank[static_cast<std::size_t>(peer)]);
-    switch (pending_[i].what) {
-      case Awaiting::exchange_in:
-        awaited.push_back("the message from " + who);
-        break;
-      case Awaiting::exchange_out:
-        awaited.push_back(who + " to accept our message");
-        break;
-      case Awaiting::agree_up:
-        awaited.push_back("the control state from " + who);
-        break;
-      case Awaiting::agree_down_in:
-        awaited.push_back("the agreed control state from " + who);
-        break;
-      case Awaiting::agree_up_out:
-        awaited.push_back(who + " to accept our control state");
-        break;
-      case Awaiting::agree_down_out:
-        awaited.push_back(who + " to accept the agreed control state");
-        break;
-    }
-  }
-  // Everything completed since the last test (this process was slow, not its peers): no abort.
-  if (awaited.empty()) return false;
-  abort_job(RuntimeError(watchdog_message(options_.watchdog_seconds, where, awaited)), comm_);
+  awaited_.push_back(Awaited{peer, std::move(description)});
 }
 
 void MpiTransport::exchange(WindowIndex window, std::span<const Outbox> outgoing,
@@ -309,12 +213,12 @@ void MpiTransport::exchange(WindowIndex window, std::span<const Outbox> outgoing
 
   const auto neighbours = layout().neighbours(tsp());
   requests_.clear();
-  pending_.clear();
+  awaited_.clear();
   recv_neighbour_.clear();
   for (std::size_t k = 0; k < neighbours.size(); ++k) {
     if (!message_due(neighbours[k], tsp(), window)) continue;
-    post_recv(recv_buffers_[k].data(), static_cast<int>(recv_buffers_[k].size()),
-              neighbour_rank_[k], kExchangeTag, Awaiting::exchange_in);
+    post(true, recv_buffers_[k].data(), static_cast<int>(recv_buffers_[k].size()),
+         neighbour_rank_[k], kExchangeTag, "the message from {}");
     recv_neighbour_.push_back(static_cast<int>(k));
   }
   for (std::size_t k = 0; k < neighbours.size(); ++k) {
@@ -332,13 +236,14 @@ void MpiTransport::exchange(WindowIndex window, std::span<const Outbox> outgoing
       encode_in_flight(v, std::span<std::byte, kInFlightWireBytes>(record, kInFlightWireBytes));
       record += kInFlightWireBytes;
     }
-    post_send(out, static_cast<int>(record - out), neighbour_rank_[k], kExchangeTag,
-              Awaiting::exchange_out);
+    post(false, out, static_cast<int>(record - out), neighbour_rank_[k], kExchangeTag,
+         "{} to accept our message");
     ++stats_.messages_sent;
     stats_.vectors_sent += static_cast<std::int64_t>(bucket.size());
   }
 
-  wait_all([&] {
+  statuses_.resize(requests_.size());
+  comm_.wait_all(requests_, statuses_, awaited_, [&] {
     return fmt::format("the exchange of window {} (cycles {}..{}) of TSP {}", window,
                        layout().window().begin(window), layout().window().end(window) - 1,
                        tsp().value);
@@ -382,83 +287,13 @@ void MpiTransport::exchange(WindowIndex window, std::span<const Outbox> outgoing
   last_window_ = window;
 }
 
-template <class Combine>
-std::vector<std::int64_t> MpiTransport::reduce_broadcast(std::vector<std::int64_t> mine,
-                                                         Combine combine, std::int64_t index,
-                                                         const std::string& where) {
-  const auto where_fn = [&where] { return where; };
-  const std::size_t fields = mine.size();
-  const std::size_t record_ints = fields + 2;  // magic, index, fields
-  const int record_bytes = static_cast<int>(record_ints * sizeof(std::int64_t));
-  const auto fanout = static_cast<std::int64_t>(options_.agree_fanout);
-  const std::int64_t first_child = fanout * rank_ + 1;
-  const std::int64_t last_child = std::min<std::int64_t>(fanout * rank_ + fanout, size_ - 1);
-  const int children = static_cast<int>(std::max<std::int64_t>(0, last_child - first_child + 1));
-  const int parent = rank_ == 0 ? -1 : static_cast<int>((rank_ - 1) / fanout);
-
-  auto encode = [&](const std::vector<std::int64_t>& values, std::byte* out) {
-    put_i64(out, kAgreeMagic);
-    put_i64(out + 8, index);
-    for (std::size_t i = 0; i < fields; ++i) put_i64(out + 16 + 8 * i, values[i]);
-  };
-  auto decode = [&](const std::byte* in, int peer) {
-    if (get_i64(in) != kAgreeMagic || get_i64(in + 8) != index) {
-      throw RuntimeError(fmt::format(
-          "{}: rank {} sent the record of agreement {} while this rank is in agreement {}: the "
-          "ranks called agree() a different number of times",
-          where, peer, get_i64(in + 8), index));
-    }
-    std::vector<std::int64_t> values(fields);
-    for (std::size_t i = 0; i < fields; ++i) values[i] = get_i64(in + 16 + 8 * i);
-    return values;
-  };
-
-  std::vector<std::byte> buffer(static_cast<std::size_t>(children + 2) *
-                                static_cast<std::size_t>(record_bytes));
-  auto slot = [&](int i) { return buffer.data() + static_cast<std::size_t>(i) * record_bytes; };
-  // Up: the children's partial results.
-  requests_.clear();
-  pending_.clear();
-  for (int c = 0; c < children; ++c) {
-    post_recv(slot(c), record_bytes, static_cast<int>(first_child) + c, kAgreeUpTag,
-              Awaiting::agree_up);
-  }
-  wait_all(where_fn);
-  std::vector<std::int64_t> acc = std::move(mine);
-  for (int c = 0; c < children; ++c) {
-    combine(acc, decode(slot(c), static_cast<int>(first_child) + c));
-  }
-  // To the parent, and the agreed result back from it.
-  if (parent >= 0) {
-    requests_.clear();
-    pending_.clear();
-    encode(acc, slot(children));
-    post_send(slot(children), record_bytes, parent, kAgreeUpTag, Awaiting::agree_up_out);
-    post_recv(slot(children + 1), record_bytes, parent, kAgreeDownTag, Awaiting::agree_down_in);
-    wait_all(where_fn);
-    acc = decode(slot(children + 1), parent);
-  }
-  // Down: the agreed result to the children.
-  if (children > 0) {
-    requests_.clear();
-    pending_.clear();
-    encode(acc, slot(children));
-    for (int c = 0; c < children; ++c) {
-      post_send(slot(children), record_bytes, static_cast<int>(first_child) + c, kAgreeDownTag,
-                Awaiting::agree_down_out);
-    }
-    wait_all(where_fn);
-  }
-  return acc;
-}
-
 ControlState MpiTransport::agree(const ControlState& local) {
   const auto fields = local.to_array();
   std::vector<std::int64_t> mine(fields.begin(), fields.end());
   const std::string where =
       last_window_ ? fmt::format("agreement {} (after window {})", agreement_index_, *last_window_)
                    : fmt::format("agreement {} (before the first window)", agreement_index_);
-  const auto agreed_fields = reduce_broadcast(
+  const auto agreed_fields = comm_.reduce_broadcast(
       std::move(mine),
       [](std::vector<std::int64_t>& acc, std::span<const std::int64_t> other) {
         std::array<std::int64_t, ControlState::kFields> a{};
@@ -468,7 +303,7 @@ ControlState MpiTransport::agree(const ControlState& local) {
         const auto c = ControlState::from_array(a).combined(ControlState::from_array(b)).to_array();
         std::copy(c.begin(), c.end(), acc.begin());
       },
-      agreement_index_, where);
+      where, options_.agree_fanout);
   ++agreement_index_;
   ++stats_.agreements;
   std::array<std::int64_t, ControlState::kFields> agreed_array{};
@@ -479,7 +314,7 @@ ControlState MpiTransport::agree(const ControlState& local) {
 }
 
 void MpiTransport::abort(const Error& error) {
-  abort_job(error, comm_);
+  abort_job(error, comm_.comm());
 }
 
 }  // namespace tspemu

@@ -117,14 +117,6 @@ std::string host_name() {
   return std::string{buffer.data()};
 }
 
-void check_mpi(int code, const char* what) {
-  if (code == MPI_SUCCESS) return;
-  std::array<char, MPI_MAX_ERROR_STRING> text{};
-  int length = 0;
-  MPI_Error_string(code, text.data(), &length);
-  throw RuntimeError(fmt::format("{} failed: {}", what, std::string_view(text.data(), length)));
-}
-
 // A positive integer from the environment, or nullopt if unset or not a number.
 std::optional<int> env_count(const char* name) {
   const char* text = std::getenv(name);
@@ -164,52 +156,61 @@ std::string_view to_string(BindPolicy policy) {
   return "";
 }
 
-RankBinding query_binding(MPI_Comm comm) {
+RankBinding local_binding() {
   RankBinding binding;
   binding.host = host_name();
-  check_mpi(MPI_Comm_rank(comm, &binding.rank), "MPI_Comm_rank");
-  check_mpi(MPI_Comm_size(comm, &binding.size), "MPI_Comm_size");
-
-  MPI_Comm node = MPI_COMM_NULL;
-  // Key = rank keeps the communicator's order, so local rank i is the i-th rank of this host.
-  check_mpi(MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, binding.rank, MPI_INFO_NULL, &node),
-            "MPI_Comm_split_type(MPI_COMM_TYPE_SHARED)");
-  struct CommFree {
-    MPI_Comm* comm;
-    ~CommFree() { MPI_Comm_free(comm); }
-  } free_node{&node};
-  check_mpi(MPI_Comm_rank(node, &binding.local_rank), "MPI_Comm_rank(node)");
-  check_mpi(MPI_Comm_size(node, &binding.local_size), "MPI_Comm_size(node)");
-
   const Topology topology;
   const Bitmap cpuset = topology.current_binding();
   binding.cpuset = list_syntax(cpuset.get());
   binding.numa_node = numa_node_of(topology, cpuset.get());
   const std::vector<hwloc_obj_t> cores = topology.allowed_cores();
   binding.host_cores = static_cast<int>(cores.size());
-
-  // Occupancy per core, summed over the host's ranks. A core is named by the OS index of its first
-  // PU, which every process on the host agrees on even if their allowed sets differ.
-  int max_pu = -1;
-  for (hwloc_obj_t core : cores) max_pu = std::max(max_pu, hwloc_bitmap_last(core->cpuset));
-  check_mpi(MPI_Allreduce(MPI_IN_PLACE, &max_pu, 1, MPI_INT, MPI_MAX, node),
-            "MPI_Allreduce(max PU)");
-  std::vector<int> occupancy(static_cast<std::size_t>(max_pu + 1), 0);
-  std::vector<std::size_t> mine;
   for (hwloc_obj_t core : cores) {
-    if (!hwloc_bitmap_intersects(core->cpuset, cpuset.get())) continue;
-    const auto slot = static_cast<std::size_t>(hwloc_bitmap_first(core->cpuset));
-    occupancy[slot] = 1;
-    mine.push_back(slot);
+    if (hwloc_bitmap_intersects(core->cpuset, cpuset.get())) {
+      binding.cores.push_back(hwloc_bitmap_first(core->cpuset));
+    }
   }
-  check_mpi(MPI_Allreduce(MPI_IN_PLACE, occupancy.data(), static_cast<int>(occupancy.size()),
-                          MPI_INT, MPI_SUM, node),
-            "MPI_Allreduce(core occupancy)");
-  binding.ranks_sharing_core = 0;
-  for (std::size_t slot : mine) {
-    binding.ranks_sharing_core = std::max(binding.ranks_sharing_core, occupancy[slot]);
-  }
+  std::sort(binding.cores.begin(), binding.cores.end());
   return binding;
+}
+
+void combine_bindings(std::span<RankBinding> bindings) {
+  const int size = static_cast<int>(bindings.size());
+  for (int r = 0; r < size; ++r) {
+    RankBinding& b = bindings[static_cast<std::size_t>(r)];
+    b.rank = r;
+    b.size = size;
+    b.local_rank = 0;
+    b.local_size = 0;
+    b.ranks_sharing_core = 0;
+    for (int q = 0; q < size; ++q) {
+      const RankBinding& other = bindings[static_cast<std::size_t>(q)];
+      if (other.host != b.host) continue;
+      ++b.local_size;
+      if (q < r) ++b.local_rank;
+    }
+    for (const int core : b.cores) {
+      int sharing = 0;
+      for (const RankBinding& other : bindings) {
+        if (other.host == b.host &&
+            std::binary_search(other.cores.begin(), other.cores.end(), core)) {
+          ++sharing;
+        }
+      }
+      b.ranks_sharing_core = std::max(b.ranks_sharing_core, sharing);
+    }
+  }
+}
+
+std::vector<RankBinding> exchange_bindings(WatchedComm& comm) {
+  // Serialised as JSON text: a handful of short strings per rank, once per run.
+  std::vector<RankBinding> all;
+  for (const std::string& text :
+       comm.allgather(nlohmann::json(local_binding()).dump(), "the exchange of rank bindings")) {
+    all.push_back(nlohmann::json::parse(text).get<RankBinding>());
+  }
+  combine_bindings(all);
+  return all;
 }
 
 void bind_to_core(BindPolicy policy, int local_rank) {
@@ -228,37 +229,6 @@ void bind_to_core(BindPolicy policy, int local_rank) {
                                    local_rank, index, list_syntax(target.get()),
                                    errno_text(errno)));
   }
-}
-
-std::vector<RankBinding> gather_bindings(MPI_Comm comm, const RankBinding& mine, int root) {
-  // Serialised as JSON text: a handful of short strings per rank, once per run.
-  const std::string text = nlohmann::json(mine).dump();
-  int rank = 0;
-  int size = 0;
-  check_mpi(MPI_Comm_rank(comm, &rank), "MPI_Comm_rank");
-  check_mpi(MPI_Comm_size(comm, &size), "MPI_Comm_size");
-  int length = static_cast<int>(text.size());
-  std::vector<int> lengths(rank == root ? static_cast<std::size_t>(size) : 0);
-  check_mpi(MPI_Gather(&length, 1, MPI_INT, lengths.data(), 1, MPI_INT, root, comm),
-            "MPI_Gather(binding lengths)");
-  std::vector<int> offsets(lengths.size(), 0);
-  std::size_t total = 0;
-  for (std::size_t i = 0; i < lengths.size(); ++i) {
-    offsets[i] = static_cast<int>(total);
-    total += static_cast<std::size_t>(lengths[i]);
-  }
-  std::string all(total, '\0');
-  check_mpi(MPI_Gatherv(text.data(), length, MPI_CHAR, all.data(), lengths.data(), offsets.data(),
-                        MPI_CHAR, root, comm),
-            "MPI_Gatherv(bindings)");
-  std::vector<RankBinding> result;
-  result.reserve(lengths.size());
-  for (std::size_t i = 0; i < lengths.size(); ++i) {
-    result.push_back(nlohmann::json::parse(all.substr(static_cast<std::size_t>(offsets[i]),
-                                                      static_cast<std::size_t>(lengths[i])))
-                         .get<RankBinding>());
-  }
-  return result;
 }
 
 std::string describe_binding(const RankBinding& b) {
@@ -309,7 +279,8 @@ void to_json(nlohmann::json& json, const RankBinding& b) {
                         {"cpuset", b.cpuset},
                         {"numa_node", b.numa_node},
                         {"host_cores", b.host_cores},
-                        {"ranks_sharing_core", b.ranks_sharing_core}};
+                        {"ranks_sharing_core", b.ranks_sharing_core},
+                        {"cores", b.cores}};
 }
 
 void from_json(const nlohmann::json& json, RankBinding& b) {
@@ -322,6 +293,7 @@ void from_json(const nlohmann::json& json, RankBinding& b) {
   json.at("numa_node").get_to(b.numa_node);
   json.at("host_cores").get_to(b.host_cores);
   json.at("ranks_sharing_core").get_to(b.ranks_sharing_core);
+  json.at("cores").get_to(b.cores);
 }
 
 std::optional<std::string> launcher_mismatch_hint_before_init() {

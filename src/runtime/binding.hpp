@@ -21,6 +21,8 @@
 #include <string_view>
 #include <vector>
 
+#include "net/watched_comm.hpp"
+
 namespace tspemu {
 
 // `tspemu run --bind core|none`: what tspemu itself does about pinning (after MPI_Init).
@@ -35,11 +37,10 @@ enum class BindPolicy : std::uint8_t { none, core };
 
 // One rank's placement. Gathered on rank 0 for the report and `--report-binding`.
 struct RankBinding {
-  std::string host;  // gethostname()
-  int rank = 0;      // in the communicator given to query_binding()
-  int size = 1;      // its size
-  int local_rank =
-      0;  // rank among the processes of this host (MPI_COMM_TYPE_SHARED, in rank order)
+  std::string host;    // gethostname()
+  int rank = 0;        // in the communicator given to query_binding()
+  int size = 1;        // its size
+  int local_rank = 0;  // rank among the processes of this host, in rank order
   int local_size = 1;  // processes of this communicator on this host
   std::string cpuset;  // PUs (OS indexes) this process may run on, hwloc list syntax: "0-1", "3"
   int numa_node =
@@ -49,24 +50,32 @@ struct RankBinding {
   // whose cpuset includes that core. 1 = the rank has a core to itself; with no binding at all it
   // is local_size (every rank may run on every core).
   int ranks_sharing_core = 1;
+  // The cores this rank may run on, each named by the OS index of its first PU (a name every
+  // process on the host agrees on), ascending.
+  std::vector<int> cores;
 
   friend bool operator==(const RankBinding&, const RankBinding&) = default;
 };
 
-// Collective over `comm` (every rank must call it): this rank's binding. Splits `comm` by
-// MPI_COMM_TYPE_SHARED and sums per-core occupancy over that node communicator. Throws RuntimeError
-// if hwloc cannot read the machine or the binding.
-[[nodiscard]] RankBinding query_binding(MPI_Comm comm);
+// This process's placement as far as it sees alone (host, cpuset, NUMA node, allowed cores and the
+// cores it may run on); rank and the per-host fields are combine_bindings()'s. Throws
+// RuntimeError if hwloc cannot read the machine or the binding.
+[[nodiscard]] RankBinding local_binding();
+
+// Fills rank, size, local_rank, local_size and ranks_sharing_core of every entry, where
+// bindings[i] is rank i's local_binding(): ranks on the same host are local ranks 0, 1, ... in
+// rank order, and a core's occupancy is the number of that host's ranks that may run on it.
+void combine_bindings(std::span<RankBinding> bindings);
+
+// Collective over comm (every rank must call it; watched, net/watched_comm.hpp): every rank's
+// combined binding, in rank order, on every rank.
+[[nodiscard]] std::vector<RankBinding> exchange_bindings(WatchedComm& comm);
 
 // Local (no communication): applies `policy` to this process. For BindPolicy::core pins every
 // thread of the process to core (local_rank mod C) of the C allowed cores; for BindPolicy::none
 // does nothing. Throws RuntimeError if hwloc cannot bind (the message names the core and the
 // reason).
 void bind_to_core(BindPolicy policy, int local_rank);
-
-// Collective over `comm`: every rank's binding, in rank order, on `root`; empty on other ranks.
-[[nodiscard]] std::vector<RankBinding> gather_bindings(MPI_Comm comm, const RankBinding& mine,
-                                                       int root = 0);
 
 // One line for `--report-binding`, e.g.
 //   "rank 3/72 on vm: local rank 3/72, cpuset 0-1, NUMA node 0, 72 ranks may share a core"

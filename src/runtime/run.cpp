@@ -11,19 +11,24 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <memory>
+#include <new>
 #include <span>
 #include <string_view>
 
 #include "chip/kokkos_session.hpp"
-#include "common/atomic_file.hpp"
 #include "common/error.hpp"
 #include "common/log.hpp"
+#include "common/memory_budget.hpp"
+#include "common/output_file.hpp"
 #include "isa/bundle_archive.hpp"
 #include "net/link_model.hpp"
 #include "net/local_transport.hpp"
 #include "net/mpi_transport.hpp"
+#include "net/watched_comm.hpp"
 #include "runtime/binding.hpp"
 #include "runtime/driver.hpp"
+#include "runtime/fault_injection.hpp"
 #include "runtime/program_source.hpp"
 #include "topo/loader.hpp"
 
@@ -96,9 +101,7 @@ void check_dumps(const RunRequest& request, const Setup& setup) {
 Setup load_setup(const RunRequest& request) {
   constexpr std::string_view kNeedsGraph =
       "--check needs a bundle compiled from a graph (tspemu compile)";
-  if (request.check && request.timing_only) {
-    throw InputError("--check compares data, so it cannot be combined with --timing-only");
-  }
+  validate_request(request);
   if (request.check && request.program.extension() == ".tsa") {
     throw InputError(fmt::format("{}: {}; an assembly program has no graph record",
                                  request.program.string(), kNeedsGraph));
@@ -115,9 +118,6 @@ Setup load_setup(const RunRequest& request) {
         fmt::format("{}: {}; this one has no graph record", request.program.string(), kNeedsGraph));
   }
   check_dumps(request, setup);
-  if (request.agreement_epochs < 1) {
-    throw InputError(fmt::format("--agree-epochs {} must be at least 1", request.agreement_epochs));
-  }
   // Every rank emulates the same alignment (a pure function of topology and seed). With ideal
   // clocks and the worst-case link latency in the start epoch every TSP starts in the same cycle;
   // a skew would need per-TSP cycle offsets, which only drift mode can cause.
@@ -164,44 +164,10 @@ Json outcome_to_json(const TspOutcome& t) {
       {"outputs", outputs}};
 }
 
-// Rank 0 gets every rank's bytes, in rank order; others get nothing. Each part must stay below
-// 2 GiB (MPI counts are ints).
-std::vector<std::string> gather_to_root(MPI_Comm comm, const std::string& text) {
-  int rank = 0;
-  int size = 1;
-  MPI_Comm_rank(comm, &rank);
-  MPI_Comm_size(comm, &size);
-  TSPEMU_ASSERT(text.size() < static_cast<std::size_t>(INT_MAX),
-                "gather_to_root: a rank's part exceeds 2 GiB");
-  int length = static_cast<int>(text.size());
-  std::vector<int> lengths(static_cast<std::size_t>(size));
-  MPI_Gather(&length, 1, MPI_INT, lengths.data(), 1, MPI_INT, 0, comm);
-  std::vector<int> offsets(static_cast<std::size_t>(size), 0);
-  std::string all;
-  if (rank == 0) {
-    int total = 0;
-    for (int r = 0; r < size; ++r) {
-      offsets[static_cast<std::size_t>(r)] = total;
-      total += lengths[static_cast<std::size_t>(r)];
-    }
-    all.resize(static_cast<std::size_t>(total));
-  }
-  MPI_Gatherv(text.data(), length, MPI_CHAR, all.data(), lengths.data(), offsets.data(), MPI_CHAR,
-              0, comm);
-  std::vector<std::string> out;
-  if (rank == 0) {
-    for (int r = 0; r < size; ++r) {
-      out.push_back(all.substr(static_cast<std::size_t>(offsets[static_cast<std::size_t>(r)]),
-                               static_cast<std::size_t>(lengths[static_cast<std::size_t>(r)])));
-    }
-  }
-  return out;
-}
-
 // Rank 0 gets every rank's per-TSP JSON (as text), others get nothing.
-std::vector<Json> gather_outcomes(MPI_Comm comm, const std::vector<Json>& mine) {
+std::vector<Json> gather_outcomes(WatchedComm& comm, const std::vector<Json>& mine) {
   std::vector<Json> out;
-  for (const std::string& part : gather_to_root(comm, Json(mine).dump())) {
+  for (const std::string& part : comm.gather(Json(mine).dump(), "the gather of the TSP results")) {
     for (const auto& t : Json::parse(part)) out.push_back(t);
   }
   return out;
@@ -266,7 +232,9 @@ void write_dumps(const RunRequest& request, const Setup& setup, const DriverOutc
     for (const auto& t : outcome.local) {
       if (t.tsp != tsp) continue;
       for (const auto& o : t.result.outputs) {
-        if (o.name == name) write_file_atomically(path, std::span<const std::uint8_t>(o.bytes));
+        if (o.name == name) {
+          write_output_file(path, std::span<const std::uint8_t>(o.bytes), "--dump " + spec);
+        }
       }
     }
   }
@@ -388,7 +356,7 @@ int finish_on_root(const RunRequest& request, const Setup& setup, const DriverOu
     report["bindings"] = *bindings;
     report["binding_summary"] = sharing_summary(*bindings);
   }
-  if (request.report) write_file_atomically(*request.report, report.dump(2) + "\n");
+  if (request.report) write_output_file(*request.report, report.dump(2) + "\n", "--report");
 
   if (!request.quiet) {
     std::printf("tspemu run: %s on topology '%s' (%zu TSP%s), %s transport, %d rank%s\n",
@@ -455,15 +423,36 @@ int run_local(const RunRequest& request) {
   return finish_on_root(request, setup, outcome, std::move(tsps), "local", 1, wall, &check);
 }
 
+// The watch on MPI_Init and MPI_Finalize: at least 10 s, because under oversubscription start-up
+// alone can take seconds, and such a watch cannot tell a slow rank from a stopped one.
+double blocking_call_seconds(const RunRequest& request) {
+  return request.watchdog_seconds > 0 ? std::max(request.watchdog_seconds, 10.0) : 0.0;
+}
+
 int run_mpi(const RunRequest& request, int argc, char** argv) {
-  int provided = 0;
-  MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
+  const auto fault = injected_fault_from_environment();
+  reach_fault_point(fault, FaultPhase::init);
+  {
+    const BlockingCallWatch watch("MPI_Init_thread", blocking_call_seconds(request));
+    int provided = 0;
+    MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
+  }
   const auto start = std::chrono::steady_clock::now();
-  int rank = 0;
-  int size = 1;
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  // Every wait from here on is watched (net/watched_comm.hpp).
+  auto comm = std::make_unique<WatchedComm>(MPI_COMM_WORLD, request.watchdog_seconds);
+  const int rank = comm->rank();
+  const int size = comm->size();
   if (size > 1) set_log_rank(rank);
+  auto finalize = [&](int code) {
+    // MPI_Finalize waits for every rank but cannot be polled: a watched barrier first names a rank
+    // that will not arrive; the watch on MPI_Finalize itself is the last resort.
+    (void)comm->allreduce_max(0, "the barrier before MPI_Finalize");
+    reach_fault_point(fault, FaultPhase::finalize);
+    comm.reset();
+    const BlockingCallWatch watch("MPI_Finalize", blocking_call_seconds(request));
+    MPI_Finalize();
+    return code;
+  };
 
   // Collective setup: every rank loads the same inputs; the lowest failing rank speaks.
   Setup setup;
@@ -472,7 +461,6 @@ int run_mpi(const RunRequest& request, int argc, char** argv) {
   try {
     if (auto hint = launcher_mismatch_hint(size)) throw InputError(*hint);
     setup = load_setup(request);
-    (void)parse_bind_policy(request.bind);
     if (auto problem =
             rank_count_problem(size, static_cast<std::int64_t>(setup.topology->tsp_count()))) {
       throw InputError(*problem);
@@ -480,31 +468,38 @@ int run_mpi(const RunRequest& request, int argc, char** argv) {
   } catch (const Error& e) {
     code = e.exit_code();
     message = e.what();
+  } catch (const std::bad_alloc&) {
+    code = kExitRuntimeError;
+    message = out_of_memory_message();
   } catch (const std::exception& e) {
     code = kExitRuntimeError;
     message = fmt::format("internal error: {} (this is a tspemu bug)", e.what());
   }
-  int failing = code != kExitOk ? rank : INT_MAX;
-  int first_failing = INT_MAX;
-  MPI_Allreduce(&failing, &first_failing, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+  reach_fault_point(fault, FaultPhase::setup);
+  const std::int64_t first_failing = comm->allreduce_min(
+      code != kExitOk ? rank : INT_MAX, "the start-up agreement that every rank loaded its inputs");
   if (first_failing != INT_MAX) {
     if (rank == first_failing) print_error(message);
-    int exit_code = code;
-    MPI_Allreduce(&code, &exit_code, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-    MPI_Finalize();
-    return exit_code;
+    const auto exit_code =
+        static_cast<int>(comm->allreduce_max(code, "the start-up agreement on the exit code"));
+    return finalize(exit_code);
   }
 
-  // Where every rank runs (hwloc): pin first if asked, then record it for the report and header.
+  DriverOutcome outcome;
+  std::vector<Json> tsps;
+  CheckInput check;
   std::vector<RankBinding> bindings;
-  {
+  std::unique_ptr<MpiTransport> transport;
+  int agreed_error = kExitOk;
+  try {
+    // Where every rank runs (hwloc): pin first if asked, then record it for the report and header.
+    reach_fault_point(fault, FaultPhase::bind);
+    bindings = exchange_bindings(*comm);
     const BindPolicy policy = parse_bind_policy(request.bind);
-    RankBinding mine = query_binding(MPI_COMM_WORLD);
     if (policy != BindPolicy::none) {
-      bind_to_core(policy, mine.local_rank);
-      mine = query_binding(MPI_COMM_WORLD);
+      bind_to_core(policy, bindings[static_cast<std::size_t>(rank)].local_rank);
+      bindings = exchange_bindings(*comm);
     }
-    bindings = gather_bindings(MPI_COMM_WORLD, mine, 0);
     if (rank == 0 && !request.quiet) {
       std::printf("binding: %s\n", sharing_summary(bindings).c_str());
       if (request.report_binding) {
@@ -512,37 +507,25 @@ int run_mpi(const RunRequest& request, int argc, char** argv) {
       }
       std::fflush(stdout);
     }
-  }
 
-  ensure_kokkos_initialized();
-  std::unique_ptr<MpiTransport> transport;
-  try {
-    MpiTransportOptions options;
-    options.watchdog_seconds = request.watchdog_seconds;
-    transport =
-        std::make_unique<MpiTransport>(MPI_COMM_WORLD, network_layout_of(*setup.topology), options);
-  } catch (const Error& e) {
-    print_error(e.what());
-    MPI_Abort(MPI_COMM_WORLD, e.exit_code());
-  }
-  DriverOutcome outcome;
-  std::vector<Json> tsps;
-  CheckInput check;
-  int agreed_error = kExitOk;
-  try {
+    ensure_kokkos_initialized();
+    transport = std::make_unique<MpiTransport>(*comm, network_layout_of(*setup.topology));
+    reach_fault_point(fault, FaultPhase::run);
     RunDriver driver(*setup.topology, setup.chip, setup.bundle, *transport,
                      DriverOptions{request.seed, request.shuffle_seed, request.timing_only,
                                    request.agreement_epochs});
     outcome = driver.run();
+    reach_fault_point(fault, FaultPhase::gather);
     // The exchange counters are per rank; the report gives the job's totals.
-    std::int64_t messages[2] = {outcome.transport.messages_sent, outcome.transport.messages_elided};
-    MPI_Allreduce(MPI_IN_PLACE, messages, 2, MPI_INT64_T, MPI_SUM, transport->comm());
+    const auto messages =
+        comm->allreduce_sum({outcome.transport.messages_sent, outcome.transport.messages_elided},
+                            "the sum of the exchange counters");
     outcome.transport.messages_sent = messages[0];
     outcome.transport.messages_elided = messages[1];
     write_dumps(request, setup, outcome);
     std::vector<Json> mine;
     for (const auto& t : outcome.local) mine.push_back(outcome_to_json(t));
-    tsps = gather_outcomes(transport->comm(), mine);
+    tsps = gather_outcomes(*comm, mine);
     if (request.check) {
       // Never throws between here and the gather: every rank reaches it.
       CheckInput part;
@@ -553,7 +536,7 @@ int run_mpi(const RunRequest& request, int argc, char** argv) {
         part.error = e.what();
       }
       const std::vector<std::string> parts =
-          gather_to_root(transport->comm(), encode_check_part(part));
+          comm->gather(encode_check_part(part), "the gather of the output shards for --check");
       if (rank == 0) check = merge_check_parts(parts);
     }
   } catch (const AgreedScheduleError& e) {
@@ -561,30 +544,60 @@ int run_mpi(const RunRequest& request, int argc, char** argv) {
     if (rank == 0) print_error(e.what());
     agreed_error = e.exit_code();
   } catch (const Error& e) {
-    transport->abort(e);
+    abort_job(e, MPI_COMM_WORLD);
+  } catch (const std::bad_alloc&) {
+    abort_job(RuntimeError(out_of_memory_message()), MPI_COMM_WORLD);
   } catch (const std::exception& e) {
-    transport->abort(Error(ErrorKind::internal,
-                           fmt::format("internal error: {} (this is a tspemu bug)", e.what())));
+    abort_job(Error(ErrorKind::internal,
+                    fmt::format("internal error: {} (this is a tspemu bug)", e.what())),
+              MPI_COMM_WORLD);
   }
   int result = agreed_error;
   if (rank == 0 && agreed_error == kExitOk) {
+    // The reference evaluation of --check and the report can take a while: rank 0 keeps answering
+    // the others' status queries meanwhile, so their watchdog sees it alive.
     const double wall =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    try {
-      result = finish_on_root(request, setup, outcome, std::move(tsps), "mpi", size, wall, &check,
+    result = comm->busy("checking the outputs and writing the report", [&] {
+      try {
+        return finish_on_root(request, setup, outcome, std::move(tsps), "mpi", size, wall, &check,
                               &bindings);
-    } catch (const Error& e) {
-      print_error(e.what());
-      result = e.exit_code();
-    }
+      } catch (const Error& e) {
+        print_error(e.what());
+        return e.exit_code();
+      }
+    });
   }
-  MPI_Bcast(&result, 1, MPI_INT, 0, MPI_COMM_WORLD);
+  reach_fault_point(fault, FaultPhase::result);
+  result = std::stoi(comm->broadcast(std::to_string(result), "the broadcast of the exit code"));
   transport.reset();
-  MPI_Finalize();
-  return result;
+  return finalize(result);
 }
 
 }  // namespace
+
+void validate_request(const RunRequest& request) {
+  if (request.check && request.timing_only) {
+    throw InputError("--check compares data, so it cannot be combined with --timing-only");
+  }
+  if (request.agreement_epochs < 1 || request.agreement_epochs > kMaxAgreementEpochs) {
+    throw InputError(fmt::format("--agree-epochs {} is out of range 1..{}",
+                                 request.agreement_epochs, kMaxAgreementEpochs));
+  }
+  if (!(request.watchdog_seconds == 0 || (request.watchdog_seconds >= kMinWatchdogSeconds &&
+                                          request.watchdog_seconds <= kMaxWatchdogSeconds))) {
+    throw InputError(fmt::format("--watchdog {} s is out of range: 0 (off) or {}..{} s",
+                                 request.watchdog_seconds, kMinWatchdogSeconds,
+                                 kMaxWatchdogSeconds));
+  }
+  (void)parse_bind_policy(request.bind);
+  const std::vector<NamedPath> inputs = {{"the program", request.program},
+                                         {"--topology", request.topology}};
+  std::vector<NamedPath> outputs;
+  if (request.report) outputs.push_back({"--report", *request.report});
+  for (const auto& [name, path] : request.dumps) outputs.push_back({"--dump " + name, path});
+  check_output_paths(inputs, outputs);
+}
 
 std::vector<EmulatedOutput> extract_tsp_outputs(const CompiledGraph& record, TspId tsp,
                                                 std::span<const OutputData> outputs) {
@@ -601,6 +614,9 @@ std::vector<EmulatedOutput> extract_tsp_outputs(const CompiledGraph& record, Tsp
 }
 
 CheckResult check_outputs(const CompiledGraph& record, std::span<const EmulatedOutput> got) {
+  require_memory(
+      graph_tensor_bytes(record.graph, false),
+      fmt::format("--check: evaluating graph '{}' (every tensor on every TSP)", record.graph.name));
   const EvalResult expected = evaluate(record.graph);
   CheckResult result;
   for (const auto& v : expected.outputs)
@@ -635,6 +651,9 @@ int run_main(const RunRequest& request, int argc, char** argv) {
   } catch (const Error& e) {
     print_error(e.what());
     return e.exit_code();
+  } catch (const std::bad_alloc&) {
+    print_error(out_of_memory_message());
+    return kExitRuntimeError;
   } catch (const std::exception& e) {
     print_error(fmt::format("internal error: {} (this is a tspemu bug)", e.what()));
     return kExitRuntimeError;

@@ -31,6 +31,15 @@
 
 namespace tspemu {
 
+// Bounds of the run options. A run ends at the first agreement after its last activity, so an
+// agreement interval of K epochs can add up to K epochs of empty windows at the end: 1,024 epochs
+// (262,144 cycles at the default HAC period) costs well under a second, 2^31 cost hours. The
+// watchdog needs at least a second to tell a stopped rank from one an oversubscribed host did not
+// schedule (a time slice is milliseconds, and 72 ranks share 2 cores here).
+inline constexpr std::int64_t kMaxAgreementEpochs = 1024;
+inline constexpr double kMinWatchdogSeconds = 1.0;
+inline constexpr double kMaxWatchdogSeconds = 1e6;
+
 struct RunRequest {
   std::filesystem::path program;   // .tspb bundle or .tsa assembly
   std::filesystem::path topology;  // topology TOML
@@ -47,6 +56,12 @@ struct RunRequest {
   bool quiet = false;  // only the digest line on stdout
   bool check = false;  // compare outputs with the reference evaluator (compiled bundles only)
 };
+
+// Checks the options that do not need the inputs (ranges above, --bind, --check with
+// --timing-only) and that every output path can be written without replacing an input, another
+// output or anything that is not a regular file (common/output_file.hpp). The same checks in
+// --local and under MPI. Throws InputError.
+void validate_request(const RunRequest& request);
 
 // The shards of `record`'s output layouts that are on `tsp`, extracted from that TSP's declared
 // outputs (extract_output; its RuntimeError propagates).

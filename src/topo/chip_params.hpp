@@ -58,15 +58,22 @@ struct ChipParams {
 };
 
 // Description of one integer [chip] key: how the loader reads it, the writer prints it and the
-// digest covers it. The range is inclusive; extra constraints (even, power of two, multiple of)
-// are checked by the loader and documented in topologies/README.md.
+// digest covers it. The range is inclusive and values must be multiples of `multiple_of`; the
+// constraints that involve other keys (mem_slice_bytes against banks_per_slice, hac_period_cycles a
+// power of two) are checked by the loader. topologies/README.md documents all of them. Every value
+// the loader accepts must give a chip the ISA and engine accept (tested).
 struct ChipIntParam {
   std::string_view key;
   std::int64_t ChipParams::*member;
   std::int64_t min;
   std::int64_t max;
+  std::int64_t multiple_of;
   std::string_view doc;
 };
+
+// Each bank of a MEM slice holds whole SRAM pages of this many 320-byte words (the engine
+// allocates SRAM by page): mem_slice_bytes is a multiple of banks_per_slice x 16 x 320.
+inline constexpr std::int64_t kSramPageWords = 16;
 
 // Every integer [chip] key in the order the writer prints them. clock_mhz (a float) and the
 // op_timing tables are handled separately.

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/error.hpp"
+#include "common/input_file.hpp"
 #include "common/toml_reader.hpp"
 #include "topo/generator.hpp"
 
@@ -75,19 +76,19 @@ ChipParams read_chip(const TomlReader& top) {
 
   if (auto v = r.number("clock_mhz", kMinClockMhz, false, kMaxClockMhz)) chip.clock_mhz = *v;
   for (const ChipIntParam& p : chip_int_params()) {
-    if (auto v = r.integer(p.key, p.min, p.max)) chip.*(p.member) = *v;
+    const auto v = r.integer(p.key, p.min, p.max);
+    if (!v) continue;
+    if (*v % p.multiple_of != 0) {
+      r.fail(p.key, fmt::format("value {} is not a multiple of {} ({})", *v, p.multiple_of, p.doc));
+    }
+    chip.*(p.member) = *v;
   }
-  const std::int64_t word_group = chip.banks_per_slice * 320;
-  if (chip.mem_slice_bytes % word_group != 0) {
+  const std::int64_t page_group = chip.banks_per_slice * kSramPageWords * 320;
+  if (chip.mem_slice_bytes % page_group != 0) {
     r.fail("mem_slice_bytes",
-           fmt::format("value {} is not a multiple of banks_per_slice x 320 = {} (each bank holds "
-                       "whole 320-byte words)",
-                       chip.mem_slice_bytes, word_group));
-  }
-  if (chip.mxm_planes % 2 != 0) {
-    r.fail("mxm_planes", fmt::format("value {} is odd (the planes are split evenly between the "
-                                     "two hemispheres)",
-                                     chip.mxm_planes));
+           fmt::format("value {} is not a multiple of banks_per_slice x 16 x 320 = {} (each bank "
+                       "holds whole SRAM pages of 16 320-byte words)",
+                       chip.mem_slice_bytes, page_group));
   }
   if (!std::has_single_bit(static_cast<std::uint64_t>(chip.hac_period_cycles))) {
     r.fail("hac_period_cycles",
@@ -446,13 +447,7 @@ std::string stem_of(const std::string& file) {
 
 Topology load_topology_from_string(std::string_view text, const std::string& name_for_errors) {
   const std::string& file = name_for_errors;
-  toml::table root;
-  try {
-    root = toml::parse(text, file);
-  } catch (const toml::parse_error& e) {
-    throw InputError(toml_location(e.source(), file),
-                     fmt::format("invalid TOML: {}", e.description()));
-  }
+  const toml::table root = parse_toml(text, file);
   const TomlReader top(
       root, "", "at the top level", file,
       {"name", "description", "chip", "link_class", "port_plan", "generator", "tsp", "link"},
@@ -484,18 +479,8 @@ Topology load_topology_from_string(std::string_view text, const std::string& nam
 }
 
 Topology load_topology(const std::filesystem::path& path) {
-  const std::string file = path.string();
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    throw InputError(SourceLocation{file, 0, 0},
-                     fmt::format("cannot read topology file: {}", std::strerror(errno)));
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) {
-    throw InputError(SourceLocation{file, 0, 0}, "cannot read topology file: read error");
-  }
-  return load_topology_from_string(text.str(), file);
+  return load_topology_from_string(read_input_file(path, kMaxTextInputBytes, "topology file"),
+                                   path.string());
 }
 
 }  // namespace tspemu

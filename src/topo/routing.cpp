@@ -7,6 +7,7 @@
 #include <bit>
 
 #include "common/error.hpp"
+#include "common/memory_budget.hpp"
 
 namespace tspemu {
 namespace {
@@ -110,6 +111,11 @@ HopStats hop_stats(const std::array<std::uint64_t, 256>& counts, std::size_t n) 
 
 Routing::Routing(const Topology& topology)
     : tsp_count_(topology.tsp_count()), node_count_(topology.node_count()) {
+  // The byte matrices dominate; refuse up front what cannot fit rather than fail half-way.
+  const std::uint64_t matrices =
+      std::uint64_t{tsp_count_} * tsp_count_ + std::uint64_t{node_count_} * node_count_;
+  require_memory(matrices, fmt::format("routing topology '{}' ({} TSPs: an all-pairs hop matrix)",
+                                       topology.name(), tsp_count_));
   // Incident links per TSP, in LinkId order (a counting sort over the link list).
   link_offsets_.assign(tsp_count_ + 1, 0);
   for (const Link& l : topology.links()) {

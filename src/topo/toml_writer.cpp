@@ -3,37 +3,11 @@
 
 #include <string>
 
+#include "common/text.hpp"
 #include "topo/loader.hpp"
 
 namespace tspemu {
 namespace {
-
-std::string toml_quoted(std::string_view text) {
-  std::string out = "\"";
-  for (const char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-          out += fmt::format("\\u{:04x}", static_cast<unsigned>(static_cast<unsigned char>(c)));
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
-}
 
 // Shortest round-trip text that TOML reads as a float (fmt prints 100.0 as "100").
 std::string toml_float(double value) {
@@ -68,10 +42,11 @@ void append_link_params(std::string& out, const LinkParams& p, const LinkParams*
 
 std::string topology_to_toml(const Topology& topology) {
   std::string out;
-  out += fmt::format("# Resolved topology written by tspemu: the explicit form of '{}'.\n",
-                     topology.name());
+  // The name quoted here too: a newline in it would otherwise end the comment (issue 10).
+  out += fmt::format("# Resolved topology written by tspemu: the explicit form of {}.\n",
+                     quoted_text(topology.name()));
   out += fmt::format("# digest {}\n", topology.digest().hex());
-  out += fmt::format("name = {}\n\n", toml_quoted(topology.name()));
+  out += fmt::format("name = {}\n\n", quoted_text(topology.name()));
 
   const ChipParams& chip = topology.chip();
   out += "[chip]\n";
@@ -80,7 +55,7 @@ std::string topology_to_toml(const Topology& topology) {
     out += fmt::format("{} = {}\n", p.key, chip.*(p.member));
   }
   for (const auto& [mnemonic, o] : chip.op_timing) {
-    out += fmt::format("\n[chip.op_timing.{}]\n", toml_quoted(mnemonic));
+    out += fmt::format("\n[chip.op_timing.{}]\n", quoted_text(mnemonic));
     if (o.skew_cycles) out += fmt::format("skew_cycles = {}\n", *o.skew_cycles);
     if (o.func_delay_cycles) out += fmt::format("func_delay_cycles = {}\n", *o.func_delay_cycles);
     if (o.occupancy_cycles) out += fmt::format("occupancy_cycles = {}\n", *o.occupancy_cycles);

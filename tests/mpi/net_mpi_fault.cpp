@@ -5,6 +5,10 @@
 //   net_mpi_fault watchdog <victim rank> <window> <watchdog seconds>
 //       The victim stops answering at <window> (sleeps for an hour); its neighbours' watchdogs
 //       must end the job naming the window, the victim and what they waited for.
+//   net_mpi_fault agree-stall <victim rank> <agreement> <watchdog seconds>
+//       Every rank agrees over and over; the victim stops answering before <agreement>. Ranks wait
+//       for the root (which waits for the victim) or for the victim itself: every report must
+//       name the victim, never the root it waits through (issue 10).
 //   net_mpi_fault throw <victim rank> <window>
 //       The victim throws a RuntimeError at <window>; the job must end with its message, once.
 //   net_mpi_fault rank-count <tsps>
@@ -22,6 +26,7 @@
 #include <vector>
 
 #include "net/mpi_transport.hpp"
+#include "net/watched_comm.hpp"
 
 namespace {
 
@@ -35,20 +40,33 @@ int run(const std::vector<std::string>& args) {
   if (args.size() == 2 && args[0] == "rank-count") {
     return check_rank_count(MPI_COMM_WORLD, std::stoll(args[1]));
   }
+  if (args.size() == 4 && args[0] == "agree-stall") {
+    const int victim = std::stoi(args[1]);
+    const std::int64_t stall_at = std::stoll(args[2]);
+    WatchedComm comm(MPI_COMM_WORLD, std::stod(args[3]));
+    const net_test::Scenario scenario = net_test::ring_scenario(size, 1, 99);
+    MpiTransport transport(comm, scenario.layout);
+    for (std::int64_t k = 0;; ++k) {
+      if (rank == victim && k == stall_at) std::this_thread::sleep_for(std::chrono::hours(1));
+      ControlState mine;
+      mine.tsps = 1;
+      mine.active_tsps = 1;
+      (void)transport.agree(mine);
+    }
+  }
   const bool watchdog = args.size() == 4 && args[0] == "watchdog";
   const bool throws = args.size() == 3 && args[0] == "throw";
   if (!watchdog && !throws) {
     throw InputError(
-        "usage: net_mpi_fault watchdog <victim> <window> <seconds> | throw <victim> "
-        "<window> | rank-count <tsps>");
+        "usage: net_mpi_fault watchdog <victim> <window> <seconds> | agree-stall <victim> "
+        "<agreement> <seconds> | throw <victim> <window> | rank-count <tsps>");
   }
   const int victim = std::stoi(args[1]);
   const WindowIndex fault_window = std::stoll(args[2]);
-  MpiTransportOptions options;
-  if (watchdog) options.watchdog_seconds = std::stod(args[3]);
+  WatchedComm comm(MPI_COMM_WORLD, watchdog ? std::stod(args[3]) : 300.0);
 
   net_test::Scenario scenario = net_test::ring_scenario(size, fault_window + 10, 99);
-  MpiTransport transport(MPI_COMM_WORLD, scenario.layout, options);
+  MpiTransport transport(comm, scenario.layout);
   std::vector<Outbox> outbox;
   outbox.emplace_back(*scenario.layout, transport.tsp());
   std::vector<std::vector<InFlightVector>> incoming(1);

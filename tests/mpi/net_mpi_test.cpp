@@ -19,6 +19,7 @@
 
 #include "net/local_transport.hpp"
 #include "net/mpi_transport.hpp"
+#include "net/watched_comm.hpp"
 
 namespace tspemu::net_test {
 namespace {
@@ -85,7 +86,8 @@ void expect_matches_reference(const Scenario& scenario, const MpiTransportOption
                               std::shared_ptr<const ExchangePlan> plan = nullptr) {
   const RunOptions run_options;
   const Reference ref = local_reference(scenario, run_options);
-  MpiTransport transport(MPI_COMM_WORLD, scenario.layout, options);
+  WatchedComm comm(MPI_COMM_WORLD, 300);
+  MpiTransport transport(comm, scenario.layout, options);
   transport.set_plan(std::move(plan));
   const RunOutcome outcome = run_scenario(transport, scenario, run_options);
   EXPECT_EQ(outcome.problem, "") << "rank " << world_rank();
@@ -130,7 +132,8 @@ TEST(MpiTransport, PlanElidesMessagesBothWays) {
   Scenario scenario = ring_scenario(world_size(), 64, 15);
   scenario.traffic_percent = 10;
   const auto plan = make_plan(scenario);
-  MpiTransport transport(MPI_COMM_WORLD, scenario.layout);
+  WatchedComm comm(MPI_COMM_WORLD, 300);
+  MpiTransport transport(comm, scenario.layout);
   transport.set_plan(plan);
   const RunOutcome outcome = run_scenario(transport, scenario);
   EXPECT_EQ(outcome.problem, "");
@@ -164,7 +167,8 @@ TEST(MpiTransport, AgreementCombinesEveryFieldExactly) {
     MpiTransportOptions options;
     options.agree_fanout = fanout;
     const Scenario scenario = ring_scenario(size, 1, 18);
-    MpiTransport transport(MPI_COMM_WORLD, scenario.layout, options);
+    WatchedComm comm(MPI_COMM_WORLD, 300);
+    MpiTransport transport(comm, scenario.layout, options);
     for (int round = 0; round < 3; ++round) {
       const ControlState mine{.tsps = 1,
                               .active_tsps = rank % 2,
@@ -191,7 +195,8 @@ TEST(MpiTransport, AgreementCombinesEveryFieldExactly) {
 
 TEST(MpiTransport, AgreementRejectsAWrongTspCount) {
   const Scenario scenario = ring_scenario(world_size(), 1, 19);
-  MpiTransport transport(MPI_COMM_WORLD, scenario.layout);
+  WatchedComm comm(MPI_COMM_WORLD, 300);
+  MpiTransport transport(comm, scenario.layout);
   const ControlState mine{.tsps = 2};
   try {
     (void)transport.agree(mine);

@@ -25,6 +25,7 @@
 
 #include "net/link_model.hpp"
 #include "net/mpi_transport.hpp"
+#include "net/watched_comm.hpp"
 
 namespace {
 
@@ -69,7 +70,8 @@ void fill(Outbox& outbox, const NetworkLayout& layout, TspId tsp, WindowIndex w,
 
 double run_transport(const std::shared_ptr<const NetworkLayout>& layout, WindowIndex windows,
                      int k) {
-  MpiTransport transport(MPI_COMM_WORLD, layout);
+  WatchedComm comm(MPI_COMM_WORLD, 300);
+  MpiTransport transport(comm, layout);
   std::vector<Outbox> outbox;
   outbox.emplace_back(*layout, transport.tsp());
   std::vector<std::vector<InFlightVector>> incoming(1);

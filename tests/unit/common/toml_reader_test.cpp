@@ -157,5 +157,50 @@ TEST(TomlReader, TypeNames) {
   EXPECT_EQ(toml_type_name(*t.get("t")), "a table");
 }
 
+// Issue 10: a table header of 40,000 dotted parts crashed toml++ (stack overflow) in `topo`,
+// `compile` and `run --topology`. parse_toml refuses it before toml++ sees it, located.
+TEST(ParseToml, RefusesKeysAndValuesNestedTooDeep) {
+  std::string deep = "name = \"x\"\n[";
+  for (int i = 0; i < 40000; ++i) deep += i == 0 ? "a" : ".a";
+  deep += "]\n";
+  auto error_of = [](const std::string& text) {
+    try {
+      (void)parse_toml(text, kFile);
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(error_of(deep),
+            "t.toml:2:257: the TOML nests deeper than 128 levels (dotted key parts plus nested "
+            "arrays and inline tables)");
+  std::string arrays = "x = " + std::string(200, '[') + std::string(200, ']') + "\n";
+  EXPECT_EQ(error_of(arrays),
+            "t.toml:1:132: the TOML nests deeper than 128 levels (dotted key parts plus nested "
+            "arrays and inline tables)");
+  std::string inline_tables = "x = {a.b = {c.d = 1}}\n";
+  EXPECT_EQ(error_of(inline_tables), "no error");
+  // Quoted keys and strings do not count: one part, however many dots or brackets they hold.
+  const std::string quoted = "\"" + std::string(500, '.') + "\" = '" + std::string(500, '[') +
+                             "'\ns = \"\"\"\n" + std::string(300, '{') + "\n\"\"\"\n";
+  EXPECT_EQ(error_of(quoted), "no error");
+  // 128 levels pass, 129 do not.
+  std::string edge = "[a";
+  for (int i = 1; i < 128; ++i) edge += ".a";
+  EXPECT_EQ(error_of(edge + "]\n"), "no error");
+  EXPECT_NE(error_of(edge + ".a]\n"), "no error");
+  EXPECT_EQ(error_of("x = [1.5, 2.5e3, 3.25]\n[t]\ny = 1979-05-27T07:32:00Z\n"), "no error");
+}
+
+TEST(ParseToml, InvalidTomlIsLocated) {
+  try {
+    (void)parse_toml("a = \n", kFile);
+    FAIL() << "no error";
+  } catch (const InputError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("t.toml:1:", 0), 0U) << e.what();
+    EXPECT_NE(std::string(e.what()).find("invalid TOML: "), std::string::npos);
+  }
+}
+
 }  // namespace
 }  // namespace tspemu

@@ -117,7 +117,7 @@ TEST(AssemblerErrors, MissingFile) {
     FAIL();
   } catch (const InputError& e) {
     EXPECT_STREQ(e.what(),
-                 "/nonexistent/dir/x.tsa: cannot read the file: No such file or directory");
+                 "/nonexistent/dir/x.tsa: cannot read assembly file: No such file or directory");
   }
 }
 

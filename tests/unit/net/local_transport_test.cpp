@@ -8,6 +8,7 @@
 
 #include "common/error.hpp"
 #include "net/mpi_transport.hpp"
+#include "net/watched_comm.hpp"
 
 namespace tspemu {
 namespace {
@@ -229,17 +230,30 @@ TEST(MpiMessages, RankCountProblem) {
             "singletons of size 1 instead of one job of 8 ranks");
 }
 
-TEST(MpiMessages, Watchdog) {
+TEST(MpiMessages, WatchdogVerdictNamesTheRankThatDoesNotRespond) {
   const std::vector<std::string> awaited = {"the message from rank 5 (TSP 5)",
                                             "rank 7 (TSP 7) to accept our message"};
-  EXPECT_EQ(watchdog_message(30, "the exchange of window 12 (cycles 1536..1663) of TSP 6", awaited),
+  const std::vector<std::string> silent = {"rank 5 (TSP 5)"};
+  const std::vector<std::string> waiting = {
+      "rank 7 (TSP 7) in the exchange of window 12 (cycles 1536..1663) of TSP 7"};
+  EXPECT_EQ(watchdog_verdict(30, "the exchange of window 12 (cycles 1536..1663) of TSP 6", awaited,
+                             silent, waiting),
             "watchdog: waited 30 s in the exchange of window 12 (cycles 1536..1663) of TSP 6 for "
-            "the message from rank 5 (TSP 5), rank 7 (TSP 7) to accept our message; a rank "
-            "stopped, crashed or is slower than the watchdog limit");
-  EXPECT_EQ(watchdog_message(0.5, "agreement 3 (after window 95)",
-                             std::vector<std::string>{"the control state from rank 1 (TSP 1)"}),
-            "watchdog: waited 0.5 s in agreement 3 (after window 95) for the control state from "
-            "rank 1 (TSP 1); a rank stopped, crashed or is slower than the watchdog limit");
+            "the message from rank 5 (TSP 5), rank 7 (TSP 7) to accept our message; rank 5 (TSP 5) "
+            "does not respond: it stopped, crashed or is slower than the watchdog limit (waiting "
+            "for it: rank 7 (TSP 7) in the exchange of window 12 (cycles 1536..1663) of TSP 7)");
+  EXPECT_EQ(watchdog_verdict(2, "agreement 3 (after window 95)",
+                             std::vector<std::string>{"the agreed record from rank 0"},
+                             std::vector<std::string>{"rank 0", "rank 4"}, {}),
+            "watchdog: waited 2 s in agreement 3 (after window 95) for the agreed record from rank "
+            "0; rank 0, rank 4 do not respond: they stopped, crashed or are slower than the "
+            "watchdog limit");
+  EXPECT_EQ(watchdog_verdict(2, "agreement 3 (after window 95)",
+                             std::vector<std::string>{"the record from rank 1"}, {},
+                             std::vector<std::string>{"rank 1 in the exchange of window 96"}),
+            "watchdog: waited 2 s in agreement 3 (after window 95) for the record from rank 1; "
+            "every rank on the way waits for another (rank 1 in the exchange of window 96): the "
+            "ranks disagree on the order of their exchanges");
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "net/watched_comm.hpp"
 #include "runtime/binding.hpp"
 
 namespace tspemu {
@@ -41,6 +42,18 @@ class MpiBinding : public ::testing::Test {
   hwloc_bitmap_t saved_ = nullptr;
 };
 
+// Every rank's combined binding, on every rank (the run's exchange, watched).
+std::vector<RankBinding> all_bindings() {
+  WatchedComm comm(MPI_COMM_WORLD, 60);
+  return exchange_bindings(comm);
+}
+
+RankBinding my_binding() {
+  int rank = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  return all_bindings().at(static_cast<std::size_t>(rank));
+}
+
 // Every rank's host name, in rank order.
 std::vector<std::string> all_hosts(const std::string& mine) {
   constexpr int kWidth = 256;
@@ -56,7 +69,7 @@ std::vector<std::string> all_hosts(const std::string& mine) {
 }
 
 TEST_F(MpiBinding, LocalRanksFollowHostsInRankOrder) {
-  const RankBinding b = query_binding(MPI_COMM_WORLD);
+  const RankBinding b = my_binding();
   int rank = 0;
   int size = 0;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
@@ -77,9 +90,9 @@ TEST_F(MpiBinding, LocalRanksFollowHostsInRankOrder) {
 }
 
 TEST_F(MpiBinding, BindCoreSharesCoresRoundRobin) {
-  const RankBinding before = query_binding(MPI_COMM_WORLD);
+  const RankBinding before = my_binding();
   bind_to_core(BindPolicy::core, before.local_rank);
-  const RankBinding b = query_binding(MPI_COMM_WORLD);
+  const RankBinding b = my_binding();
   // Local rank i sits on core i mod C: its core holds every local rank j with j = i (mod C).
   const int cores = b.host_cores;
   int expected = 0;
@@ -90,23 +103,19 @@ TEST_F(MpiBinding, BindCoreSharesCoresRoundRobin) {
       << "local rank " << b.local_rank << " of " << b.local_size << " on " << cores << " cores";
   EXPECT_GE(b.numa_node, 0);
 
-  // Rank 0's view of everyone, as the report and the run header will use it.
-  const std::vector<RankBinding> all = gather_bindings(MPI_COMM_WORLD, b);
-  if (b.rank == 0) {
-    ASSERT_EQ(all.size(), static_cast<std::size_t>(b.size));
-    for (int r = 0; r < b.size; ++r) EXPECT_EQ(all[static_cast<std::size_t>(r)].rank, r);
-    EXPECT_EQ(all[0], b);
-  } else {
-    EXPECT_TRUE(all.empty());
-  }
+  // Every rank's view of everyone, as the report and the run header will use it.
+  const std::vector<RankBinding> all = all_bindings();
+  ASSERT_EQ(all.size(), static_cast<std::size_t>(b.size));
+  for (int r = 0; r < b.size; ++r) EXPECT_EQ(all[static_cast<std::size_t>(r)].rank, r);
+  EXPECT_EQ(all[static_cast<std::size_t>(b.rank)], b);
 }
 
 TEST_F(MpiBinding, UnboundRanksAllShareEveryCore) {
   unbind();
   MPI_Barrier(MPI_COMM_WORLD);
-  const RankBinding b = query_binding(MPI_COMM_WORLD);
+  const RankBinding b = my_binding();
   EXPECT_EQ(b.ranks_sharing_core, b.local_size);
-  const std::vector<RankBinding> all = gather_bindings(MPI_COMM_WORLD, b);
+  const std::vector<RankBinding> all = all_bindings();
   if (b.rank == 0 && b.local_size == b.size) {
     EXPECT_EQ(sharing_summary(all), std::to_string(b.size) + " ranks on " + b.host + " (" +
                                         std::to_string(b.host_cores) +

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "common/error.hpp"
+#include "net/watched_comm.hpp"
 
 namespace tspemu {
 namespace {
@@ -101,6 +102,12 @@ class BindingRestore : public ::testing::Test {
   hwloc_bitmap_t saved_ = nullptr;
 };
 
+// This process's combined binding (an MPI singleton: rank 0 of 1).
+RankBinding my_binding() {
+  WatchedComm comm(MPI_COMM_WORLD, 60);
+  return exchange_bindings(comm).at(0);
+}
+
 TEST(BindPolicy, ParsesCoreAndNone) {
   EXPECT_EQ(parse_bind_policy("core"), BindPolicy::core);
   EXPECT_EQ(parse_bind_policy("none"), BindPolicy::none);
@@ -120,7 +127,7 @@ TEST(BindPolicy, RejectsAnythingElseNamingTheOption) {
 
 TEST_F(BindingRestore, SingletonSeesItselfAlone) {
   unbind();
-  const RankBinding b = query_binding(MPI_COMM_WORLD);
+  const RankBinding b = my_binding();
   std::array<char, 256> host{};
   gethostname(host.data(), host.size() - 1);
   EXPECT_EQ(b.host, host.data());
@@ -136,10 +143,10 @@ TEST_F(BindingRestore, SingletonSeesItselfAlone) {
 }
 
 TEST_F(BindingRestore, BindCorePinsLocalRankModuloCores) {
-  const int cores = query_binding(MPI_COMM_WORLD).host_cores;
+  const int cores = my_binding().host_cores;
   for (int local_rank : {0, 1, cores, cores + 1}) {
     bind_to_core(BindPolicy::core, local_rank);
-    const RankBinding b = query_binding(MPI_COMM_WORLD);
+    const RankBinding b = my_binding();
     EXPECT_EQ(b.cpuset, core_cpuset(local_rank)) << "local rank " << local_rank;
     EXPECT_GE(b.numa_node, 0) << "a single core lies in one NUMA node";
     EXPECT_EQ(b.ranks_sharing_core, 1);
@@ -149,7 +156,7 @@ TEST_F(BindingRestore, BindCorePinsLocalRankModuloCores) {
 TEST_F(BindingRestore, BindNoneLeavesTheBindingAlone) {
   bind_to_core(BindPolicy::core, 0);
   bind_to_core(BindPolicy::none, 1);
-  EXPECT_EQ(query_binding(MPI_COMM_WORLD).cpuset, core_cpuset(0));
+  EXPECT_EQ(my_binding().cpuset, core_cpuset(0));
 }
 
 TEST(RankBinding, JsonRoundTripAndFieldNames) {
@@ -161,19 +168,34 @@ TEST(RankBinding, JsonRoundTripAndFieldNames) {
                       .cpuset = "0-1",
                       .numa_node = 0,
                       .host_cores = 2,
-                      .ranks_sharing_core = 72};
+                      .ranks_sharing_core = 72,
+                      .cores = {0, 1}};
   const nlohmann::json json = b;
   EXPECT_EQ(json.dump(),
-            R"({"cpuset":"0-1","host":"vm","host_cores":2,"local_rank":3,"local_size":72,)"
-            R"("numa_node":0,"rank":3,"ranks_sharing_core":72,"size":72})");
+            R"({"cores":[0,1],"cpuset":"0-1","host":"vm","host_cores":2,"local_rank":3,)"
+            R"("local_size":72,"numa_node":0,"rank":3,"ranks_sharing_core":72,"size":72})");
   EXPECT_EQ(json.get<RankBinding>(), b);
 }
 
-TEST(RankBinding, GatherOnSingletonReturnsOwnBinding) {
-  const RankBinding mine{.host = "h", .cpuset = "0", .numa_node = 0};
-  const std::vector<RankBinding> all = gather_bindings(MPI_COMM_WORLD, mine);
-  ASSERT_EQ(all.size(), 1U);
-  EXPECT_EQ(all[0], mine);
+TEST(RankBinding, CombineCountsLocalRanksAndCoreSharingPerHost) {
+  // Rank order a, b, a, a: host a's ranks are local 0, 1, 2; ranks 0 and 2 share core 1.
+  std::vector<RankBinding> all = {{.host = "a", .cores = {0, 1}},
+                                  {.host = "b", .cores = {0}},
+                                  {.host = "a", .cores = {1}},
+                                  {.host = "a", .cores = {2}}};
+  combine_bindings(all);
+  EXPECT_EQ(all[2].rank, 2);
+  EXPECT_EQ(all[2].size, 4);
+  EXPECT_EQ(all[0].local_rank, 0);
+  EXPECT_EQ(all[2].local_rank, 1);
+  EXPECT_EQ(all[3].local_rank, 2);
+  EXPECT_EQ(all[1].local_rank, 0);
+  EXPECT_EQ(all[0].local_size, 3);
+  EXPECT_EQ(all[1].local_size, 1);
+  EXPECT_EQ(all[0].ranks_sharing_core, 2);  // core 1 with rank 2
+  EXPECT_EQ(all[1].ranks_sharing_core, 1);  // another host's core 0
+  EXPECT_EQ(all[2].ranks_sharing_core, 2);
+  EXPECT_EQ(all[3].ranks_sharing_core, 1);
 }
 
 TEST(RankBinding, DescribeAndSummary) {

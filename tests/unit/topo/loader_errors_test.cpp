@@ -63,17 +63,36 @@ const BadCase kBadCases[] = {
     {"LanesFixed", "[chip]\nlanes_per_superlane = 8\n",
      "t.toml:2:23: chip.lanes_per_superlane: value 8 is not supported (must be 16)"},
     {"MoreThan16C2cPorts", "[chip]\nc2c_ports = 17\n",
-     "t.toml:2:13: chip.c2c_ports: value 17 is out of range [1, 16]"},
+     "t.toml:2:13: chip.c2c_ports: value 17 is out of range [2, 16]"},
+    // Issue 10: values the loader accepted and the ISA or engine then refused or asserted on.
+    {"C2cPortsOdd", "[chip]\nc2c_ports = 1\n",
+     "t.toml:2:13: chip.c2c_ports: value 1 is out of range [2, 16]"},
+    {"C2cPortsOddInRange", "[chip]\nc2c_ports = 7\n",
+     "t.toml:2:13: chip.c2c_ports: value 7 is not a multiple of 2 (chip-to-chip link ports (even: "
+     "half on each edge))"},
+    {"StreamsNotAMultipleOf4", "[chip]\nstreams_per_direction = 31\n",
+     "t.toml:2:25: chip.streams_per_direction: value 31 is not a multiple of 4 (stream registers "
+     "per direction (eastward and westward; 32-bit stream groups of 4 tile them))"},
+    {"SliceBytesTwoWords", "[chip]\nmem_slice_bytes = 640\n",
+     "t.toml:2:19: chip.mem_slice_bytes: value 640 is out of range [5120, 1073741824]"},
+    {"SliceBytesNotWholePages", "[chip]\nmem_slice_bytes = 21120\n",
+     "t.toml:2:19: chip.mem_slice_bytes: value 21120 is not a multiple of banks_per_slice x 16 x "
+     "320 = 10240 (each bank holds whole SRAM pages of 16 320-byte words)"},
+    {"SliceBytesTwoWordsOverDefault", "[chip]\nmem_slice_bytes = 2622080\n",
+     "t.toml:2:19: chip.mem_slice_bytes: value 2622080 is not a multiple of banks_per_slice x 16 "
+     "x 320 = 10240 (each bank holds whole SRAM pages of 16 320-byte words)"},
     {"ClockOutOfRange", "[chip]\nclock_mhz = 0\n",
      "t.toml:2:13: chip.clock_mhz: value 0 is out of range [1, 100000]"},
     {"MxmPlanesOdd", "[chip]\nmxm_planes = 3\n",
-     "t.toml:2:14: chip.mxm_planes: value 3 is odd (the planes are split evenly between the two "
-     "hemispheres)"},
+     "t.toml:2:14: chip.mxm_planes: value 3 is not a multiple of 2 (MXM planes (even: half per "
+     "hemisphere))"},
     {"HacPeriodNotPowerOfTwo", "[chip]\nhac_period_cycles = 250\n",
      "t.toml:2:21: chip.hac_period_cycles: value 250 is not a power of two"},
-    {"SliceBytesNotWholeWords", "[chip]\nmem_slice_bytes = 1000\n",
-     "t.toml:2:19: chip.mem_slice_bytes: value 1000 is not a multiple of banks_per_slice x 320 = "
-     "640 (each bank holds whole 320-byte words)"},
+    {"SliceBytesBelowOnePage", "[chip]\nmem_slice_bytes = 1000\n",
+     "t.toml:2:19: chip.mem_slice_bytes: value 1000 is out of range [5120, 1073741824]"},
+    {"SliceBytesNotWholeWords", "[chip]\nmem_slice_bytes = 10250\n",
+     "t.toml:2:19: chip.mem_slice_bytes: value 10250 is not a multiple of banks_per_slice x 16 x "
+     "320 = 10240 (each bank holds whole SRAM pages of 16 320-byte words)"},
     {"InstructionQueuesDisagree",
      "[chip]\nmxm_queues_per_hemisphere = 8\ninstruction_queues = 144\n",
      "t.toml:3:22: chip.instruction_queues: value 144 disagrees with the derived count 2 x "

@@ -1,0 +1,92 @@
+#include "runtime/fault_injection.hpp"
+
+#include <fmt/format.h>
+#include <signal.h>
+
+#include <array>
+#include <charconv>
+#include <cstdlib>
+#include <utility>
+
+#include "common/error.hpp"
+
+namespace tspemu {
+namespace {
+
+constexpr std::string_view kVariable = "TSPEMU_INJECT_FAULT";
+
+constexpr std::array<std::pair<std::string_view, FaultPhase>, 7> kPhases{{
+    {"init", FaultPhase::init},
+    {"setup", FaultPhase::setup},
+    {"bind", FaultPhase::bind},
+    {"run", FaultPhase::run},
+    {"gather", FaultPhase::gather},
+    {"result", FaultPhase::result},
+    {"finalize", FaultPhase::finalize},
+}};
+
+[[noreturn]] void malformed(std::string_view text) {
+  throw InputError(fmt::format(
+      "{}='{}': expected ACTION@PHASE:RANK with ACTION stop or kill and PHASE one of init, setup, "
+      "bind, run, gather, result, finalize (e.g. stop@setup:3)",
+      kVariable, text));
+}
+
+std::optional<int> launcher_rank() {
+  for (const char* name : {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK"}) {
+    const char* value = std::getenv(name);
+    if (value == nullptr) continue;
+    int rank = 0;
+    const std::string_view text(value);
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), rank);
+    if (ec == std::errc{} && end == text.data() + text.size()) return rank;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<InjectedFault> parse_injected_fault(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  const auto at = text.find('@');
+  const auto colon = text.rfind(':');
+  if (at == std::string_view::npos || colon == std::string_view::npos || colon < at) {
+    malformed(text);
+  }
+  InjectedFault fault;
+  const std::string_view action = text.substr(0, at);
+  if (action == "stop") {
+    fault.action = FaultAction::stop;
+  } else if (action == "kill") {
+    fault.action = FaultAction::kill;
+  } else {
+    malformed(text);
+  }
+  const std::string_view phase = text.substr(at + 1, colon - at - 1);
+  bool known = false;
+  for (const auto& [name, value] : kPhases) {
+    if (name == phase) {
+      fault.phase = value;
+      known = true;
+    }
+  }
+  if (!known) malformed(text);
+  const std::string_view rank = text.substr(colon + 1);
+  const auto [end, ec] = std::from_chars(rank.data(), rank.data() + rank.size(), fault.rank);
+  if (rank.empty() || ec != std::errc{} || end != rank.data() + rank.size() || fault.rank < 0) {
+    malformed(text);
+  }
+  return fault;
+}
+
+std::optional<InjectedFault> injected_fault_from_environment() {
+  const char* value = std::getenv(std::string(kVariable).c_str());
+  return value == nullptr ? std::nullopt : parse_injected_fault(value);
+}
+
+void reach_fault_point(const std::optional<InjectedFault>& fault, FaultPhase phase) {
+  if (!fault || fault->phase != phase || launcher_rank() != fault->rank) return;
+  ::raise(fault->action == FaultAction::stop ? SIGSTOP : SIGKILL);
+}
+
+}  // namespace tspemu

@@ -1,0 +1,47 @@
+#pragma once
+// Faults injected into a run under MPI on purpose, for the tests that prove every wait is watched
+// (issue 10) and that a lost rank ends the job (docs/network.md, "Faults you can inject"). The
+// environment variable
+//
+//   TSPEMU_INJECT_FAULT=ACTION@PHASE:RANK
+//
+// makes rank RANK (as the launcher numbers it: OMPI_COMM_WORLD_RANK, PMIX_RANK or PMI_RANK) act
+// when it reaches PHASE:
+//   ACTION  stop: SIGSTOP itself (a hung rank: it neither sends nor answers)
+//           kill: SIGKILL itself (a crashed rank)
+//   PHASE   init      before MPI_Init_thread
+//           setup     before the start-up agreement that every rank loaded its inputs
+//           bind      before the exchange of rank bindings
+//           run       before the first window
+//           gather    before the gathers of the results on rank 0
+//           result    before the broadcast of the exit code
+//           finalize  before MPI_Finalize
+// Unset or empty: no fault. Anything else is an InputError naming the variable. Nothing here
+// changes what a run computes; it only decides whether this process goes on.
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace tspemu {
+
+enum class FaultPhase { init, setup, bind, run, gather, result, finalize };
+
+enum class FaultAction { stop, kill };
+
+struct InjectedFault {
+  FaultAction action = FaultAction::stop;
+  FaultPhase phase = FaultPhase::init;
+  int rank = 0;
+};
+
+// Parses the variable's value (pure; unit-tested). nullopt for an empty value.
+[[nodiscard]] std::optional<InjectedFault> parse_injected_fault(std::string_view text);
+
+// The fault of this process's environment, if any.
+[[nodiscard]] std::optional<InjectedFault> injected_fault_from_environment();
+
+// Performs the fault if it is this rank's (the launcher's rank variable) at `phase`.
+void reach_fault_point(const std::optional<InjectedFault>& fault, FaultPhase phase);
+
+}  // namespace tspemu
