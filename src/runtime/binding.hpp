@@ -38,7 +38,7 @@ enum class BindPolicy : std::uint8_t { none, core };
 // One rank's placement. Gathered on rank 0 for the report and `--report-binding`.
 struct RankBinding {
   std::string host;    // gethostname()
-  int rank = 0;        // in the communicator given to query_binding()
+  int rank = 0;        // in MPI_COMM_WORLD
   int size = 1;        // its size
   int local_rank = 0;  // rank among the processes of this host, in rank order
   int local_size = 1;  // processes of this communicator on this host
