@@ -39,7 +39,7 @@
 #include <string>
 #include <vector>
 
-#include "chip/chip_config.hpp"
+#include "isa/chip_config.hpp"
 #include "common/digest.hpp"
 #include "common/ids.hpp"
 #include "isa/program.hpp"

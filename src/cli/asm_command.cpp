@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "chip/chip_config.hpp"
+#include "topo/chip_config.hpp"
 #include "cli/command.hpp"
 #include "cli/options.hpp"
 #include "common/error.hpp"

@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "chip/chip_config.hpp"
+#include "topo/chip_config.hpp"
 #include "chip/kokkos_session.hpp"
 #include "cli/command.hpp"
 #include "cli/options.hpp"

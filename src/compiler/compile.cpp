@@ -9,7 +9,7 @@
 #include <memory>
 #include <optional>
 
-#include "chip/chip_config.hpp"
+#include "topo/chip_config.hpp"
 #include "common/error.hpp"
 #include "common/memory_budget.hpp"
 #include "compiler/lower/lowering.hpp"

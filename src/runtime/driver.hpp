@@ -21,7 +21,7 @@
 #include <optional>
 #include <vector>
 
-#include "chip/chip_config.hpp"
+#include "isa/chip_config.hpp"
 #include "chip/engine.hpp"
 #include "clock/alignment.hpp"
 #include "isa/bundle.hpp"

@@ -30,6 +30,7 @@
 #include "runtime/driver.hpp"
 #include "runtime/fault_injection.hpp"
 #include "runtime/program_source.hpp"
+#include "topo/chip_config.hpp"
 #include "topo/loader.hpp"
 
 namespace tspemu {

@@ -17,9 +17,9 @@
 
 namespace tspemu {
 
-// One [chip.op_timing.<MNEMONIC>] table: overrides of an instruction's timing. The topology layer
-// cannot know the mnemonics (it must not depend on the ISA layer), so it keeps the name and the
-// table's position; the ISA layer rejects unknown names later, pointing at `where`.
+// One [chip.op_timing.<MNEMONIC>] table: overrides of an instruction's timing, kept by name with
+// the table's position; chip_config_from_params (topo/chip_config.hpp) checks the names against the
+// op table and rejects unknown ones, pointing at `where`.
 struct OpTimingOverride {
   std::optional<Cycle> skew_cycles;        // operand read at issue + skew
   std::optional<Cycle> func_delay_cycles;  // result written at issue + skew + func_delay

@@ -30,7 +30,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "chip/chip_config.hpp"
+#include "isa/chip_config.hpp"
 #include "common/ids.hpp"
 #include "isa/program.hpp"
 

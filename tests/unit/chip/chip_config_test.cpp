@@ -1,4 +1,4 @@
-#include "chip/chip_config.hpp"
+#include "topo/chip_config.hpp"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>

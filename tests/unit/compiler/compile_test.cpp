@@ -15,7 +15,7 @@
 #include <string_view>
 #include <vector>
 
-#include "chip/chip_config.hpp"
+#include "topo/chip_config.hpp"
 #include "chip/engine.hpp"
 #include "chip/kokkos_session.hpp"
 #include "common/error.hpp"

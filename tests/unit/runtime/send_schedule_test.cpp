@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "chip/chip_config.hpp"
+#include "topo/chip_config.hpp"
 #include "net/local_transport.hpp"
 #include "runtime/driver.hpp"
 #include "runtime/program_source.hpp"

@@ -1,23 +1,12 @@
-#include "chip/chip_config.hpp"
+#include "topo/chip_config.hpp"
 
 #include <fmt/format.h>
 
 #include <vector>
 
 #include "common/error.hpp"
-#include "topo/chip_params.hpp"
 
 namespace tspemu {
-
-void ChipConfig::validate() const {
-  if (const std::string problem = shape.problem(); !problem.empty()) {
-    throw InputError(problem, ErrorContext{.key = std::string("chip")});
-  }
-  if (barrier_notify_sync_cycles < 0) {
-    throw InputError("barrier_notify_sync_cycles must be >= 0",
-                     ErrorContext{.key = std::string("chip.barrier_notify_sync_cycles")});
-  }
-}
 
 ChipConfig chip_config_from_params(const ChipParams& params) {
   ChipConfig config;

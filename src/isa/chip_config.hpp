@@ -1,9 +1,11 @@
 #pragma once
-// Everything the chip model needs to know about one TSP (DESIGN.md section 4): the ISA-level shape
-// (unit counts, streams, SRAM geometry and the floorplan, isa/chip_shape.hpp and isa/queue.hpp),
-// the per-opcode timing table (isa/op_table.hpp: defaults plus the topology's [chip.op_timing.*]
-// overrides) and the barrier latency. A topology that changes [chip] parameters changes the model
-// without code changes; chip_config_from_params() builds a ChipConfig from a topology's [chip].
+// Everything the chip model, the assembler's checks and the compiler need to know about one TSP
+// (DESIGN.md section 4): the ISA-level shape (unit counts, streams, SRAM geometry and the
+// floorplan, isa/chip_shape.hpp and isa/queue.hpp), the per-opcode timing table (isa/op_table.hpp:
+// defaults plus the topology's [chip.op_timing.*] overrides) and the barrier latency. A topology
+// that changes [chip] parameters changes the model without code changes: topo/chip_config.hpp
+// builds a ChipConfig from a topology's [chip] table. It lives in the ISA layer so that the
+// compiler, which needs only this of the chip, does not depend on the chip model (or on Kokkos).
 
 #include <string>
 
@@ -12,8 +14,6 @@
 #include "isa/op_table.hpp"
 
 namespace tspemu {
-
-struct ChipParams;
 
 struct ChipConfig {
   ChipShape shape;
@@ -31,10 +31,5 @@ struct ChipConfig {
   }
   [[nodiscard]] int bank_of(int row) const { return row / shape.rows_per_bank(); }
 };
-
-// The [chip] table of a topology as a ChipConfig (shape, timing overrides, barrier latency).
-// Throws InputError for parameters the chip model cannot represent and for unknown op_timing
-// mnemonics (located at the override's table).
-[[nodiscard]] ChipConfig chip_config_from_params(const ChipParams& params);
 
 }  // namespace tspemu
