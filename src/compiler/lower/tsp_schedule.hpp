@@ -30,8 +30,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "isa/chip_config.hpp"
 #include "common/ids.hpp"
+#include "isa/chip_config.hpp"
 #include "isa/program.hpp"
 
 namespace tspemu::detail {

@@ -1,0 +1,161 @@
+#pragma once
+// The shared context of the lowering (compiler/compile.hpp): one object per compile, holding the
+// graph, the topology, every TSP's schedule (lower/tsp_schedule.hpp), where every tensor lives,
+// and the state that persists across ops (MXM planes' weights, link lanes, masks). Each op family
+// is lowered in its own file of src/compiler/lower/ (op_table.cpp says which):
+//   elementwise.cpp    element-wise ops and casts
+//   reduce.cpp         reduce along any axis
+//   data_movement.cpp  transpose, reshape, slice, concat; lane transposes and broadcasts
+//   matmul.cpp         matmul on the MXM planes
+//   collectives.cpp    send, broadcast, all_gather, all_reduce, reduce_scatter
+//   network.cpp        routes and transfers over C2C links (the send schedule)
+//   context.cpp        storage, the VXM op chain, the driver that runs the ops and emits the bundle
+// Not a public API.
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "compiler/compile.hpp"
+#include "compiler/graph.hpp"
+#include "compiler/lower/lowering.hpp"
+#include "isa/chip_config.hpp"
+#include "topo/routing.hpp"
+#include "topo/topology.hpp"
+
+namespace tspemu::detail {
+
+// Leading (row) index of a row number of `shape` (all dims but the last), and back.
+[[nodiscard]] std::vector<std::int64_t> row_index(std::int64_t row, const Shape& shape);
+[[nodiscard]] std::int64_t row_number(const std::vector<std::int64_t>& index, const Shape& shape);
+// The bit pattern of 1 in `dtype`.
+[[nodiscard]] std::uint64_t one_bits(DType dtype);
+// The VXM opcode of a reduction function (sum: ADD).
+[[nodiscard]] Opcode reduce_opcode(ReduceFn fn);
+// A data segment over an allocation: `rows` rows of `columns` elements of `dtype`, byte plane k in
+// the allocation's k-th slice. Not initialised (a region) until the caller says otherwise.
+[[nodiscard]] DataSegment segment_at(const TspSchedule& s, const TspSchedule::Allocation& alloc,
+                                     std::string name, DType dtype, std::int32_t rows,
+                                     std::int32_t columns);
+// The initial bytes of loc's row in its segment (columns x dtype bytes, row-major elements); the
+// segment becomes literal data, zero-filled, on first use.
+[[nodiscard]] std::span<std::uint8_t> literal_row(TspSchedule& s, const VectorLoc& loc);
+
+// One C2C link direction's next free send cycle and the spacing sends on it keep.
+struct LinkLane {
+  Cycle next_free = 0;
+};
+
+// A vector on its way between TSPs: one byte plane of a stored vector.
+struct PlaneRef {
+  TspId tsp;
+  VectorLoc loc;
+  int plane = 0;
+};
+
+class Lowering {
+ public:
+  Lowering(const Graph& graph, const Topology& topology);
+
+  CompileOutput run();
+
+ private:
+  TspSchedule& sched(TspId tsp) {
+    auto it = schedules_.find(tsp.value);
+    if (it == schedules_.end()) {
+      it = schedules_.emplace(tsp.value, std::make_unique<TspSchedule>(tsp, config_)).first;
+    }
+    return *it->second;
+  }
+  Storage& storage(std::int32_t tensor, std::size_t position) {
+    auto& per = storage_[static_cast<std::size_t>(tensor)];
+    TSPEMU_ASSERT(position < per.size() && per[position].has_value(), "tensor lowered before use");
+    return *per[position];
+  }
+  [[noreturn]] void unsupported(const Op& op, const std::string& what) const;
+
+  Storage new_storage(TspSchedule& s, DType dtype, const Shape& shape, const std::string& name,
+                      int bank = -1, const Storage* like = nullptr);
+  void load_initial(const Tensor& tensor);
+  const Storage& zero_padded(const Storage& x, TspSchedule& s, const std::string& name);
+  const VectorLoc& zero_vector(TspSchedule& s, int index);
+  const Storage& lane_broadcast_constant(std::int32_t tensor, std::size_t position,
+                                         std::int64_t columns);
+
+  // [R, C] -> [C, R] for R, C <= 320 (one tile each way), every byte plane by diagonals:
+  // GATHER from a zero-padded 320-row staging copy, PERMUTE (rotate), SCATTER into a zero-filled
+  // 320-row result (see the definition).
+  Storage transpose_block(TspSchedule& s, const Storage& x, const std::string& name);
+  // [R, C] -> [C, R] for any R and C: every 320 x 320 block through transpose_block.
+  Storage transpose_2d(TspSchedule& s, const Storage& x, const std::string& name);
+  // A [R, 1] value repeated along its last axis to [R, columns] (two transposes).
+  Storage lane_broadcast(TspSchedule& s, const Storage& x, std::int64_t columns,
+                         const std::string& name);
+  std::int32_t rotate_map(TspSchedule& s, std::int64_t j);
+
+  void lower(const Op& op);
+  void lower_elementwise(const Op& op);
+  void lower_matmul(const Op& op);
+  void lower_reduce(const Op& op);
+  void lower_lane_reduce(const Op& op);
+  void lower_data_movement(const Op& op);
+  void lower_collective(const Op& op);
+
+  // One VXM op on stored vectors (or immediates), result written to `dst`. Returns the cycle `dst`
+  // is readable from.
+  struct VxmInput {
+    const VectorLoc* loc = nullptr;  // nullptr: immediate
+    std::uint64_t immediate = 0;
+    int width = 1;
+  };
+  Cycle vxm_op(TspSchedule& s, Instruction instr, std::span<const VxmInput> inputs, int out_width,
+               VectorLoc& dst);
+
+  // dst = src bit for bit (MOV of the dtype's width through the VXM).
+  Cycle copy_vector(TspSchedule& s, const VectorLoc& src, int width, VectorLoc& dst);
+  // A one-row vector of `width` slices outside any segment (fold temporaries, received values),
+  // in none of the slices `avoid` lists.
+  static VectorLoc scratch_vector(TspSchedule& s, int width,
+                                  std::span<const std::int16_t> avoid = {});
+
+  // Moves one byte plane of a stored vector to a slice of another TSP over a minimal route;
+  // returns the cycle the destination row is readable from.
+  Cycle transfer(const PlaneRef& source, TspId dst_tsp, const VectorLoc& dst, int dst_plane);
+  std::vector<TspId> route(TspId src, TspId dst, Cycle ready);
+  // Among the parallel links from a to its neighbour b, the one free soonest (ties: the lowest
+  // id), and when it is free.
+  std::pair<LinkId, Cycle> soonest_link(TspId a, TspId b);
+  Cycle link_free(TspId a, TspId b);
+  // Moves a whole vector (every byte plane).
+  Cycle transfer_vector(TspId src_tsp, const VectorLoc& src, TspId dst_tsp, VectorLoc& dst);
+
+  const Graph& graph_;
+  const Topology& topology_;
+  ChipConfig config_;
+  std::unique_ptr<Routing> routing_;
+  std::map<std::int32_t, std::unique_ptr<TspSchedule>> schedules_;
+  std::vector<std::vector<std::optional<Storage>>> storage_;
+  std::map<std::tuple<std::int32_t, std::size_t, std::int64_t>, Storage> broadcast_constants_;
+  std::map<std::pair<std::int32_t, int>, VectorLoc> zero_vectors_;
+  std::deque<Storage> cleaned_;  // keeps derived copies alive (stable addresses)
+  std::map<std::pair<std::int32_t, std::int64_t>, Storage> masks_;
+  std::map<std::pair<std::int32_t, std::int64_t>, std::int32_t> rotate_maps_;
+  std::map<std::pair<std::int32_t, bool>, LinkLane> link_lanes_;         // (link, a->b?)
+  std::map<std::pair<std::int32_t, std::int32_t>, Cycle> last_receive_;  // (tsp, port)
+  struct PlaneState {
+    Cycle last_iw_operand = -(Cycle{1} << 40);
+    Cycle last_abc_operand = -(Cycle{1} << 40);
+  };
+  std::map<std::pair<std::int32_t, int>, PlaneState> planes_;  // (tsp, MXM plane)
+  SendSchedule send_rows_;
+  std::vector<Cycle> op_finish_;
+  std::int64_t temp_counter_ = 0;
+};
+
+}  // namespace tspemu::detail
