@@ -39,9 +39,9 @@
 #include <string>
 #include <vector>
 
-#include "isa/chip_config.hpp"
 #include "common/digest.hpp"
 #include "common/ids.hpp"
+#include "isa/chip_config.hpp"
 #include "isa/program.hpp"
 
 namespace tspemu {

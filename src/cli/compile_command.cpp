@@ -20,7 +20,6 @@
 #include <string>
 #include <vector>
 
-#include "topo/chip_config.hpp"
 #include "chip/kokkos_session.hpp"
 #include "cli/command.hpp"
 #include "cli/options.hpp"
@@ -34,6 +33,7 @@
 #include "net/local_transport.hpp"
 #include "runtime/driver.hpp"
 #include "runtime/send_schedule.hpp"
+#include "topo/chip_config.hpp"
 #include "topo/loader.hpp"
 
 namespace tspemu::cli {

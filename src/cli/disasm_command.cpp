@@ -10,7 +10,6 @@
 #include <string>
 #include <vector>
 
-#include "topo/chip_config.hpp"
 #include "cli/command.hpp"
 #include "cli/options.hpp"
 #include "common/error.hpp"
@@ -18,6 +17,7 @@
 #include "common/text.hpp"
 #include "isa/bundle.hpp"
 #include "isa/disassembler.hpp"
+#include "topo/chip_config.hpp"
 #include "topo/loader.hpp"
 
 namespace tspemu::cli {

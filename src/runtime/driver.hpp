@@ -21,10 +21,10 @@
 #include <optional>
 #include <vector>
 
-#include "isa/chip_config.hpp"
 #include "chip/engine.hpp"
 #include "clock/alignment.hpp"
 #include "isa/bundle.hpp"
+#include "isa/chip_config.hpp"
 #include "net/transport.hpp"
 #include "runtime/send_schedule.hpp"
 #include "topo/topology.hpp"

@@ -15,7 +15,6 @@
 #include <string_view>
 #include <vector>
 
-#include "topo/chip_config.hpp"
 #include "chip/engine.hpp"
 #include "chip/kokkos_session.hpp"
 #include "common/error.hpp"
@@ -24,6 +23,7 @@
 #include "net/local_transport.hpp"
 #include "runtime/driver.hpp"
 #include "runtime/run.hpp"
+#include "topo/chip_config.hpp"
 #include "topo/loader.hpp"
 
 namespace tspemu {

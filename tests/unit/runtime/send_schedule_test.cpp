@@ -2,10 +2,10 @@
 
 #include <gtest/gtest.h>
 
-#include "topo/chip_config.hpp"
 #include "net/local_transport.hpp"
 #include "runtime/driver.hpp"
 #include "runtime/program_source.hpp"
+#include "topo/chip_config.hpp"
 #include "topo/loader.hpp"
 
 namespace tspemu {
