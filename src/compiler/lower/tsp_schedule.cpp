@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <limits>
 
 #include "common/error.hpp"
 #include "isa/op_table.hpp"
@@ -133,25 +134,15 @@ std::int32_t TspSchedule::add_segment(DataSegment segment) {
 
 // ---- reservation tables -------------------------------------------------------------------------
 
-void TspSchedule::grow(Cycle cycle) {
-  if (cycle < horizon_) return;
-  horizon_ = std::max<Cycle>(cycle + 1, horizon_ * 3 / 2 + 1024);
-  for (auto& q : queue_busy_) q.resize(static_cast<std::size_t>(horizon_), false);
-  for (auto& m : mem_ports_) m.resize(static_cast<std::size_t>(horizon_), 0);
-}
-
 bool TspSchedule::queue_free(int queue_index, Cycle cycle, int occupancy) const {
-  const auto& busy = queue_busy_[static_cast<std::size_t>(queue_index)];
-  for (Cycle c = cycle; c < cycle + occupancy; ++c) {
-    if (c < static_cast<Cycle>(busy.size()) && busy[static_cast<std::size_t>(c)]) return false;
-  }
-  return true;
+  return queue_busy_[static_cast<std::size_t>(queue_index)].free(cycle, cycle + occupancy);
 }
 
 bool TspSchedule::mem_free(int slice, Cycle cycle, bool write, int bank) const {
   const auto& ports = mem_ports_[static_cast<std::size_t>(slice)];
-  if (cycle >= static_cast<Cycle>(ports.size())) return true;
-  const std::uint8_t bits = ports[static_cast<std::size_t>(cycle)];
+  const auto it = ports.find(cycle);
+  if (it == ports.end()) return true;
+  const std::uint8_t bits = it->second;
   if (write) {
     if (bits & kWriteUsed) return false;
     if ((bits & kReadUsed) && ((bits & kReadBank1) != 0) == (bank == 1)) return false;
@@ -163,8 +154,7 @@ bool TspSchedule::mem_free(int slice, Cycle cycle, bool write, int bank) const {
 }
 
 void TspSchedule::mem_reserve(int slice, Cycle cycle, bool write, int bank) {
-  grow(cycle);
-  auto& bits = mem_ports_[static_cast<std::size_t>(slice)][static_cast<std::size_t>(cycle)];
+  auto& bits = mem_ports_[static_cast<std::size_t>(slice)][cycle];
   if (write) {
     bits |= kWriteUsed;
     if (bank == 1) bits |= kWriteBank1;
@@ -207,7 +197,8 @@ std::pair<int, int> travel_interval(Direction dir, int from, int to, int positio
 
 }  // namespace
 
-bool TspSchedule::fits(const Chain& chain, Cycle anchor, Placement& out) {
+bool TspSchedule::fits(const Chain& chain, Cycle anchor, Placement& out, Cycle& retry) {
+  retry = anchor + 1;
   out.anchor = anchor;
   out.op_queue_index.assign(chain.ops.size(), -1);
   out.value_streams.assign(chain.values.size(), -1);
@@ -235,23 +226,34 @@ bool TspSchedule::fits(const Chain& chain, Cycle anchor, Placement& out) {
     const Cycle issue = anchor + op.offset;
     if (issue < 0) return false;
     int chosen = -1;
+    // Where a busy queue is free again, as an anchor: the search need not try anything sooner.
+    auto jump = [&](int q) {
+      return queue_busy_[static_cast<std::size_t>(q)].next_free(issue, op.occupancy) - op.offset;
+    };
     if (op.any_vxm_alu) {
+      Cycle soonest = std::numeric_limits<Cycle>::max();
       for (int alu = 0; alu < config_.shape.vxm_alus; ++alu) {
         const int q = queue_index(vxm_queue(alu));
         if (queue_free(q, issue, op.occupancy) && !clash(q, issue, issue + op.occupancy)) {
           chosen = q;
           break;
         }
+        soonest = std::min(soonest, jump(q));
       }
-      if (chosen < 0) return false;
+      if (chosen < 0) {
+        retry = std::max(retry, soonest);
+        return false;
+      }
     } else {
       chosen = queue_index(op.queue);
       if (!queue_free(chosen, issue, op.occupancy) || clash(chosen, issue, issue + op.occupancy)) {
+        retry = std::max(retry, jump(chosen));
         return false;
       }
       for (QueueId extra : op.also_busy) {
         const int q = queue_index(extra);
         if (!queue_free(q, issue, op.occupancy) || clash(q, issue, issue + op.occupancy)) {
+          retry = std::max(retry, jump(q));
           return false;
         }
       }
@@ -329,13 +331,10 @@ void TspSchedule::commit(const Chain& chain, const Placement& placement) {
     const ChainOp& op = chain.ops[i];
     const Cycle issue = placement.anchor + op.offset;
     const int q = placement.op_queue_index[i];
-    grow(issue + op.occupancy + 64);
-    for (Cycle c = issue; c < issue + op.occupancy; ++c) {
-      queue_busy_[static_cast<std::size_t>(q)][static_cast<std::size_t>(c)] = true;
-      for (QueueId extra : op.also_busy) {
-        queue_busy_[static_cast<std::size_t>(queue_index(extra))][static_cast<std::size_t>(c)] =
-            true;
-      }
+    queue_busy_[static_cast<std::size_t>(q)].reserve(issue, issue + op.occupancy);
+    for (QueueId extra : op.also_busy) {
+      queue_busy_[static_cast<std::size_t>(queue_index(extra))].reserve(issue,
+                                                                        issue + op.occupancy);
     }
     if (op.mem_slice >= 0) {
       mem_reserve(op.mem_slice, op.mem_write ? issue + op.mem_write_delay : issue, op.mem_write,
@@ -360,15 +359,63 @@ void TspSchedule::commit(const Chain& chain, const Placement& placement) {
   }
 }
 
+namespace {
+
+// The resources a chain asks for, relative to its anchor, as bytes (the key of searched_).
+std::string footprint(const Chain& chain) {
+  std::string key;
+  auto put = [&key](std::int64_t v) { key.append(reinterpret_cast<const char*>(&v), sizeof v); };
+  for (const ChainOp& op : chain.ops) {
+    put(op.any_vxm_alu
+            ? -1
+            : (static_cast<std::int64_t>(op.queue.kind) << 24) |
+                  (static_cast<std::int64_t>(op.queue.hemisphere) << 16) | op.queue.index);
+    put(op.offset);
+    put(op.occupancy);
+    put(op.mem_slice);
+    put((op.mem_write ? 1 : 0) | (op.mem_bank << 1) | (op.mem_write_delay << 8));
+    put(static_cast<std::int64_t>(op.also_busy.size()));
+    for (const QueueId& q : op.also_busy) {
+      put((static_cast<std::int64_t>(q.kind) << 24) |
+          (static_cast<std::int64_t>(q.hemisphere) << 16) | q.index);
+    }
+  }
+  put(-2);
+  for (const ChainValue& v : chain.values) {
+    put((v.direction == Direction::east ? 0 : 1) | (v.width << 1));
+    put(v.diag_offset);
+    for (int k = 0; k < v.width; ++k) {
+      put(v.from_pos[static_cast<std::size_t>(k)]);
+      put(v.to_pos[static_cast<std::size_t>(k)]);
+    }
+  }
+  return key;
+}
+
+}  // namespace
+
 Placement TspSchedule::place(const Chain& chain, Cycle earliest) {
   Placement placement;
   Cycle anchor = std::max<Cycle>(earliest, 0);
   for (const ChainOp& op : chain.ops) anchor = std::max(anchor, -op.offset);
+  const std::string key = footprint(chain);
+  const auto known = searched_.find(key);
+  auto skip_known = [&] {
+    if (known != searched_.end() && anchor >= known->second.first &&
+        anchor < known->second.second) {
+      anchor = known->second.second;
+    }
+  };
+  skip_known();
+  const Cycle start = anchor;
   // A chain that fits nowhere within a million cycles of its earliest start is structurally
   // impossible (a lowering bug): fail instead of searching forever.
   const Cycle limit = anchor + 1'000'000;
-  while (!fits(chain, anchor, placement)) {
-    if (++anchor > limit) {
+  Cycle retry = anchor;
+  while (!fits(chain, anchor, placement, retry)) {
+    anchor = retry;
+    skip_known();
+    if (anchor > limit) {
       throw ScheduleError(fmt::format("compiler bug: a chain of {} instructions finds no free "
                                       "resources on tsp {} within 1000000 cycles of cycle {}",
                                       chain.ops.size(), tsp_.value, limit - 1'000'000),
@@ -376,6 +423,14 @@ Placement TspSchedule::place(const Chain& chain, Cycle earliest) {
     }
   }
   commit(chain, placement);
+  // Everything from `start` to here failed (a known range on the way included): remember it,
+  // merged with the known range when they touch.
+  std::pair<Cycle, Cycle> failed{start, placement.anchor};
+  if (known != searched_.end() && known->second.first <= failed.second &&
+      failed.first <= known->second.second) {
+    failed.first = std::min(failed.first, known->second.first);
+  }
+  searched_[key] = failed;
   return placement;
 }
 

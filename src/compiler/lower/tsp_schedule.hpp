@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "common/ids.hpp"
+#include "compiler/lower/busy_intervals.hpp"
 #include "isa/chip_config.hpp"
 #include "isa/program.hpp"
 
@@ -153,23 +154,33 @@ class TspSchedule {
   // Rows [address, address + rows) in every slice of the group, in the bank asked for (-1: any);
   // nothing if they do not fit.
   std::optional<std::int32_t> reserve_rows(const SliceGroup& group, std::int32_t rows, int bank);
-  bool fits(const Chain& chain, Cycle anchor, Placement& out);
+  // True if the chain fits at `anchor`. Otherwise `retry` is the smallest anchor that could (a busy
+  // queue's next free cycle minus the op's offset; anchor + 1 for ports and streams): every anchor
+  // before it fails on the same resource, so the search may jump there.
+  bool fits(const Chain& chain, Cycle anchor, Placement& out, Cycle& retry);
   void commit(const Chain& chain, const Placement& placement);
   [[nodiscard]] bool mem_free(int slice, Cycle cycle, bool write, int bank) const;
   void mem_reserve(int slice, Cycle cycle, bool write, int bank);
   [[nodiscard]] bool stream_free(Direction dir, int stream, Cycle diag, int lo, int hi) const;
   void stream_reserve(Direction dir, int stream, Cycle diag, int lo, int hi);
   [[nodiscard]] std::uint64_t stream_key(Direction dir, int stream, Cycle diag) const;
-  void grow(Cycle cycle);
 
   TspId tsp_;
   ChipConfig config_;
-  std::vector<QueueId> queues_;                // all_queues(shape)
-  std::vector<std::vector<bool>> queue_busy_;  // [queue][cycle]
-  // Per slice and cycle: bit 0 read used, bit 1 read bank, bit 2 write used, bit 3 write bank.
-  std::vector<std::vector<std::uint8_t>> mem_ports_;
+  std::vector<QueueId> queues_;            // all_queues(shape)
+  std::vector<BusyIntervals> queue_busy_;  // [queue]
+  // Per slice, the cycles with a port in use: bit 0 read used, bit 1 read bank, bit 2 write used,
+  // bit 3 write bank. Looked up by cycle only, never iterated.
+  std::vector<std::unordered_map<Cycle, std::uint8_t>> mem_ports_;
   std::unordered_map<std::uint64_t, std::vector<std::pair<std::int16_t, std::int16_t>>> streams_;
-  Cycle horizon_ = 0;
+  // Per chain footprint (its queues, offsets, MEM accesses and stream values, as bytes), anchors
+  // [first, second) known not to fit it: a search tried them all, then placed a chain of that
+  // footprint at `second`. Reservations are never removed, so they still do not fit, and a search
+  // that reaches `first` continues at `second`. The list scheduler places thousands of alike chains
+  // (a tensor's rows share a few slice groups); without this each would retry the whole filled
+  // schedule, and compile time would grow as the square of the vectors (issue 12). Placements are
+  // exactly those of a plain search from `earliest`.
+  std::unordered_map<std::string, std::pair<Cycle, Cycle>> searched_;
   std::vector<SliceState> slices_;
   int slice_cursor_ = 0;
   std::vector<std::vector<Instruction>> emitted_;  // per queue index

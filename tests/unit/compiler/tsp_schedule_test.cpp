@@ -1,0 +1,182 @@
+// The lowering's scheduler (compiler/lower/tsp_schedule.hpp) and chain builder
+// (compiler/lower/lowering.hpp): every resource rule the engine enforces, placed by hand-built
+// chains with exact expected anchors, queues and streams.
+#include "compiler/lower/tsp_schedule.hpp"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "compiler/lower/busy_intervals.hpp"
+#include "compiler/lower/lowering.hpp"
+#include "isa/queue.hpp"
+
+namespace tspemu::detail {
+namespace {
+
+ChipConfig default_chip() {
+  return ChipConfig{};
+}
+
+// A chain of one op on `queue` at offset 0.
+Chain one_op(QueueId queue, Opcode opcode, int occupancy = 1) {
+  Chain chain;
+  ChainOp op;
+  op.queue = queue;
+  op.occupancy = occupancy;
+  op.instr.opcode = opcode;
+  chain.ops.push_back(op);
+  return chain;
+}
+
+TEST(BusyIntervals, MergesAndFindsTheNextFreeRun) {
+  BusyIntervals b;
+  EXPECT_TRUE(b.free(0, 100));
+  b.reserve(10, 12);
+  b.reserve(12, 15);  // merges with [10, 12)
+  b.reserve(20, 21);
+  EXPECT_EQ(b.runs(), 2U);
+  EXPECT_FALSE(b.free(14, 16));
+  EXPECT_TRUE(b.free(15, 20));
+  EXPECT_EQ(b.next_free(10, 1), 15);
+  EXPECT_EQ(b.next_free(15, 5), 15);  // [15, 20) fits exactly
+  EXPECT_EQ(b.next_free(15, 6), 21);  // a run of 6 only after 20
+  EXPECT_EQ(b.next_free(3, 8), 21);   // [3, 11) hits 10; [15, 21) hits 20
+  b.reserve(15, 20);                  // fills the gap: one run [10, 21)
+  EXPECT_EQ(b.runs(), 1U);
+  EXPECT_EQ(b.next_free(0, 11), 21);
+  EXPECT_EQ(b.next_free(0, 10), 0);
+}
+
+TEST(TspSchedule, AQueueIssuesOncePerCycleAndStaysBusyForItsOccupancy) {
+  TspSchedule s(TspId{0}, default_chip());
+  const QueueId w = mxm_queue(QueueKind::mxm_weights, 0);
+  EXPECT_EQ(s.place(one_op(w, Opcode::iw, 8), 5).anchor, 5);
+  // The IW keeps MXM0.W busy for 8 cycles: the next op on it waits, an earlier one fits before.
+  EXPECT_EQ(s.place(one_op(w, Opcode::lw), 6).anchor, 13);
+  EXPECT_EQ(s.place(one_op(w, Opcode::lw), 0).anchor, 0);
+  EXPECT_EQ(s.place(one_op(w, Opcode::iw, 8), 0).anchor, 14);  // [1, 9) overlaps [5, 13)
+  EXPECT_EQ(s.instruction_count(), 4);
+  const TspProgram program = s.finish();
+  ASSERT_EQ(program.queues.size(), 1U);
+  std::vector<Cycle> issues;
+  for (const Instruction& i : program.queues[0].instructions) issues.push_back(i.issue_cycle);
+  EXPECT_EQ(issues, (std::vector<Cycle>{0, 5, 13, 14}));  // emitted in issue order
+}
+
+TEST(TspSchedule, AnyVxmAluTakesTheFirstFreeOfSixteen) {
+  TspSchedule s(TspId{0}, default_chip());
+  Chain chain;
+  ChainOp op;
+  op.any_vxm_alu = true;
+  op.instr.opcode = Opcode::nop;
+  chain.ops.push_back(op);
+  for (int i = 0; i < 16; ++i) {
+    const Placement p = s.place(chain, 3);
+    EXPECT_EQ(p.anchor, 3);
+    EXPECT_EQ(p.op_queue_index[0], s.queue_index(vxm_queue(i)));
+  }
+  const Placement p = s.place(chain, 3);
+  EXPECT_EQ(p.anchor, 4);
+  EXPECT_EQ(p.op_queue_index[0], s.queue_index(vxm_queue(0)));
+}
+
+// A chain with one MEM access on slice `slice` of `bank`.
+Chain mem_op(const TspSchedule& s, int slice, bool write, int bank, int write_delay = 1) {
+  Chain chain = one_op(s.slice_queue(slice), write ? Opcode::write : Opcode::read);
+  ChainOp& op = chain.ops[0];
+  op.mem_slice = slice;
+  op.mem_write = write;
+  op.mem_bank = bank;
+  op.mem_write_delay = write_delay;
+  return chain;
+}
+
+TEST(TspSchedule, MemPortsOneReadAndOneWritePerCycleOnDifferentBanks) {
+  TspSchedule s(TspId{0}, default_chip());
+  // A READ at cycle 10 (bank 0). A WRITE issued at 9 lands at 10: same cycle, so it must be the
+  // other bank; in bank 0 it moves to land at 11 (its queue is free at 10, the port at 11).
+  EXPECT_EQ(s.place(mem_op(s, 3, false, 0), 10).anchor, 10);
+  EXPECT_EQ(s.place(mem_op(s, 3, true, 1), 9).anchor, 9);
+  EXPECT_EQ(s.place(mem_op(s, 3, true, 0), 8).anchor, 8);  // lands at 9: free
+  // Lands at 10 or 9 are taken (a write each); issue 9 and 10 are taken on the queue; 11 lands 12.
+  EXPECT_EQ(s.place(mem_op(s, 3, true, 0), 8).anchor, 11);
+  // A second READ in cycle 10 on another slice is fine; on slice 3 it waits.
+  EXPECT_EQ(s.place(mem_op(s, 4, false, 0), 10).anchor, 10);
+  EXPECT_EQ(s.place(mem_op(s, 3, false, 1), 10).anchor, 12);  // queue busy 10, 11; 12 free
+}
+
+TEST(TspSchedule, StreamValuesOnOneDiagonalMayNotOverlap) {
+  ChipConfig chip;
+  chip.shape.streams_per_direction = 4;
+  TspSchedule s(TspId{0}, chip);
+  // A one-stream value from position 10 to 20, eastward, on the anchor's diagonal.
+  auto value_chain = [](int from, int to) {
+    Chain chain;
+    ChainValue v;
+    v.direction = Direction::east;
+    v.width = 1;
+    v.diag_offset = -from;  // written at position `from` in the anchor cycle
+    v.from_pos[0] = from;
+    v.to_pos[0] = to;
+    chain.values.push_back(v);
+    return chain;
+  };
+  for (int i = 0; i < 4; ++i) {
+    const Placement p = s.place(value_chain(10, 20), 100);
+    EXPECT_EQ(p.anchor, 100);
+    EXPECT_EQ(p.value_streams[0], i);  // the four streams, in order
+  }
+  // A fifth overlapping value waits for the next diagonal.
+  EXPECT_EQ(s.place(value_chain(10, 20), 100).anchor, 101);
+  // On the same diagonal, a value beyond position 20 does not overlap [10, 20): stream 0.
+  const Placement beyond = s.place(value_chain(20, 30), 110);  // diagonal 110 - 20 = 90 = 100 - 10
+  EXPECT_EQ(beyond.anchor, 110);
+  EXPECT_EQ(beyond.value_streams[0], 0);
+}
+
+TEST(TspSchedule, AnEarlierChainOfTheSameFootprintStillFindsEarlierRoom) {
+  // The search memo (anchors known not to fit a footprint) must never hide room before them.
+  TspSchedule s(TspId{0}, default_chip());
+  const QueueId q = vxm_queue(5);
+  for (Cycle c = 100; c < 110; ++c) EXPECT_EQ(s.place(one_op(q, Opcode::nop), 100).anchor, c);
+  EXPECT_EQ(s.place(one_op(q, Opcode::nop), 0).anchor, 0);
+  EXPECT_EQ(s.place(one_op(q, Opcode::nop), 99).anchor, 99);
+  EXPECT_EQ(s.place(one_op(q, Opcode::nop), 99).anchor, 110);
+}
+
+TEST(ChainBuilder, ReadsArriveAndWritesLandByTheTimingTable) {
+  TspSchedule s(TspId{0}, default_chip());
+  Chain chain;
+  ChainBuilder b(s, chain);
+  const int vxm = b.vxm_position();  // 46
+  EXPECT_EQ(vxm, 46);
+  VectorLoc loc;
+  loc.group.width = 2;
+  loc.group.slices = {3, 4};  // MEM_W3 (position 42), MEM_W4 (41)
+  loc.address = 7;
+  loc.ready = 50;
+  Cycle earliest = 0;
+  const int v = b.value(Direction::east, 2, 0, vxm);
+  b.read(loc, v, 0, 2, vxm, 0, earliest);
+  // READ: func delay 3; from position 42 the value needs 4 hops: issue at -7; from 41, at -8.
+  ASSERT_EQ(chain.ops.size(), 2U);
+  EXPECT_EQ(chain.ops[0].offset, -7);
+  EXPECT_EQ(chain.ops[1].offset, -8);
+  EXPECT_EQ(chain.ops[0].queue, mem_queue(Hemisphere::west, 3));
+  EXPECT_EQ(earliest, 58);  // READ of MEM_W4 at anchor - 8 >= ready 50
+  // A WRITE to MEM_E2 (position 49) of a value written at the VXM at anchor + 4: 3 hops, lands
+  // one cycle after its issue.
+  VectorLoc dst;
+  dst.group.width = 1;
+  dst.group.slices = {static_cast<std::int16_t>(44 + 2)};
+  const int out = b.value(Direction::east, 1, 4, vxm);
+  b.from(out, vxm);
+  EXPECT_EQ(b.write(dst, out, vxm, 4), 8);
+  EXPECT_EQ(chain.ops.back().offset, 7);
+  const Placement p = s.place(chain, earliest);
+  EXPECT_EQ(p.anchor, 58);
+}
+
+}  // namespace
+}  // namespace tspemu::detail
