@@ -140,7 +140,7 @@ std::span<const OpSpec> op_specs() {
        1,
        1,
        {"op", "axis", "saturate"},
-       "sum / max / min along an axis (kept with size 1), left fold in ascending index order"},
+       "sum / max / min along an axis (kept with size 1), in the halving tree order"},
       {OpKind::transpose, "transpose", 1, 1, {"perm"}, "permute axes (default: reverse them)"},
       {OpKind::reshape, "reshape", 1, 1, {"shape"}, "same elements, new shape"},
       {OpKind::slice, "slice", 1, 1, {"axis", "start", "end"}, "[start, end) along an axis"},

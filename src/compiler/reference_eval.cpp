@@ -187,6 +187,25 @@ T fold_step(ReduceFn fn, T accumulated, T next, bool saturate) {
   return accumulated;
 }
 
+// The halving tree of docs/graph-format.md, "Reductions", over v[0 .. m-1]: while m > 1, h =
+// ceil(m / 2) and v[i] = op(v[i], v[i + h]) for every i < m - h whose partner is present (an
+// absent one leaves v[i] as it is). Written as plain loops, independently of the lowering.
+template <class T>
+T halving_tree(ReduceFn fn, std::vector<T> v, std::vector<bool> present, bool saturate) {
+  std::size_t m = v.size();
+  while (m > 1) {
+    const std::size_t h = (m + 1) / 2;
+    for (std::size_t i = 0; i + h < m; ++i) {
+      if (present[i + h]) v[i] = fold_step(fn, v[i], v[i + h], saturate);
+    }
+    m = h;
+  }
+  return v[0];
+}
+
+// The lanes of the chip's vectors: the last axis is reduced in tiles of this many elements.
+constexpr std::size_t kTileLanes = 320;
+
 template <class D, class S>
 D convert(S a, bool saturate) {
   constexpr bool d_float = kIsHalf<D> || kIsFloat<D>;
@@ -378,15 +397,39 @@ Bytes run_local(const Op& op, const std::vector<LocalInput>& in, DType out_dtype
         using T = decltype(tag);
         const std::vector<T> a = load<T>(x.bytes);
         const Split3 s = split_at(x.shape, static_cast<std::size_t>(op.axis));
+        const bool last_axis = static_cast<std::size_t>(op.axis) + 1 == x.shape.size();
         std::vector<T> result(s.outer * s.inner);
         for (std::size_t o = 0; o < s.outer; ++o) {
           for (std::size_t i = 0; i < s.inner; ++i) {
-            // Left fold in ascending index order, starting from element 0 (not from a zero).
-            T acc = a[o * s.dim * s.inner + i];
-            for (std::size_t d = 1; d < s.dim; ++d) {
-              acc = fold_step(op.reduce_fn, acc, a[(o * s.dim + d) * s.inner + i], op.saturate);
+            auto element = [&](std::size_t d) { return a[(o * s.dim + d) * s.inner + i]; };
+            if (!last_axis) {
+              // A leading axis: the halving tree over its n elements.
+              std::vector<T> v(s.dim);
+              for (std::size_t d = 0; d < s.dim; ++d) v[d] = element(d);
+              result[o * s.inner + i] = halving_tree(op.reduce_fn, std::move(v),
+                                                     std::vector<bool>(s.dim, true), op.saturate);
+              continue;
             }
-            result[o * s.inner + i] = acc;
+            // The last axis: tiles of 320 combined lane by lane (element 320 t + l of tile t;
+            // the last tile may lack lanes), then the lanes of the result.
+            const std::size_t tiles = (s.dim + kTileLanes - 1) / kTileLanes;
+            const std::size_t lanes = std::min(s.dim, kTileLanes);
+            std::vector<T> lane_values(lanes);
+            for (std::size_t l = 0; l < lanes; ++l) {
+              std::vector<T> v(tiles, T{});
+              std::vector<bool> present(tiles, false);
+              for (std::size_t t = 0; t < tiles; ++t) {
+                const std::size_t d = t * kTileLanes + l;
+                if (d < s.dim) {
+                  v[t] = element(d);
+                  present[t] = true;
+                }
+              }
+              lane_values[l] =
+                  halving_tree(op.reduce_fn, std::move(v), std::move(present), op.saturate);
+            }
+            result[o * s.inner + i] = halving_tree(op.reduce_fn, std::move(lane_values),
+                                                   std::vector<bool>(lanes, true), op.saturate);
           }
         }
         return store(result);

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cstdlib>
 
 #include "compiler/lower/lowering.hpp"
@@ -117,7 +118,9 @@ Cycle ChainBuilder::write(const VectorLoc& dst, int value, int producer_pos, Cyc
     op.mem_write_delay = t.skew_cycles + t.func_delay_cycles;
     landing = std::max(landing, op.offset + op.mem_write_delay);
     v.from_pos[static_cast<std::size_t>(k)] = producer_pos;
-    v.to_pos[static_cast<std::size_t>(k)] = q;
+    // The value must reach the farthest of the slices it is written to.
+    int& to = v.to_pos[static_cast<std::size_t>(k)];
+    to = v.direction == Direction::east ? std::max(to, q) : std::min(to, q);
     c_.ops.push_back(op);
   }
   return landing;

@@ -92,6 +92,16 @@ Lowering::Lowering(const Graph& graph, const Topology& topology)
         topology.name(), config_.shape.superlanes, config_.shape.lanes()));
   }
   storage_.resize(graph.tensors.size());
+  readers_.resize(graph.tensors.size());
+  is_output_.assign(graph.tensors.size(), false);
+  for (const Op& op : graph.ops) {
+    for (const std::int32_t input : op.inputs) {
+      auto& r = readers_[static_cast<std::size_t>(input)];
+      if (r.empty() || r.back() != op.index) r.push_back(op.index);
+    }
+  }
+  for (const std::int32_t output : graph.outputs)
+    is_output_[static_cast<std::size_t>(output)] = true;
 }
 
 void Lowering::unsupported(const Op& op, const std::string& what) const {
@@ -284,28 +294,33 @@ VectorLoc Lowering::scratch_vector(TspSchedule& s, int width, std::span<const st
   return loc;
 }
 
+const VectorLoc& Lowering::lane_mask(TspSchedule& s, DType dtype, std::int64_t lanes) {
+  const int width = dtype_bytes(dtype);
+  const auto key = std::make_pair(s.tsp().value, lanes * 8 + width);
+  auto it = masks_.find(key);
+  if (it == masks_.end()) {
+    Storage mask = new_storage(s, dtype, Shape{kLanes}, fmt::format("_mask{}_{}", lanes, width));
+    VectorLoc& loc = mask.at(0, 0);
+    const std::span<std::uint8_t> row = literal_row(s, loc);
+    const std::uint64_t one = one_bits(dtype);
+    for (std::int64_t c = 0; c < lanes; ++c) {
+      for (int k = 0; k < width; ++k) {
+        row[static_cast<std::size_t>(c * width + k)] = static_cast<std::uint8_t>(one >> (8 * k));
+      }
+    }
+    loc.ready = 0;
+    it = masks_.emplace(key, std::move(mask)).first;
+  }
+  return it->second.at(0, 0);
+}
+
 // A copy of x whose last tile has +0 beyond the last column (SELECT against a lane mask).
 const Storage& Lowering::zero_padded(const Storage& x, TspSchedule& s, const std::string& name) {
   if (x.padding_clean || x.columns % kLanes == 0) return x;
   const std::int64_t last = x.tiles - 1;
   const std::int64_t cols = x.tile_columns(last);
   const int width = dtype_bytes(x.dtype);
-  // The mask: one row of the dtype, 1 in the used lanes, 0 beyond.
-  const auto mask_key = std::make_pair(s.tsp().value, cols * 8 + width);
-  auto mask_it = masks_.find(mask_key);
-  if (mask_it == masks_.end()) {
-    Storage mask = new_storage(s, x.dtype, Shape{kLanes}, fmt::format("_mask{}_{}", cols, width));
-    VectorLoc& loc = mask.at(0, 0);
-    const std::span<std::uint8_t> row = literal_row(s, loc);
-    const std::uint64_t one = one_bits(x.dtype);
-    for (std::int64_t c = 0; c < cols; ++c) {
-      for (int k = 0; k < width; ++k) {
-        row[static_cast<std::size_t>(c * width + k)] = static_cast<std::uint8_t>(one >> (8 * k));
-      }
-    }
-    loc.ready = 0;
-    mask_it = masks_.emplace(mask_key, std::move(mask)).first;
-  }
+  const VectorLoc& mask = lane_mask(s, x.dtype, cols);
   Storage out = x;
   Shape tail_shape{x.rows, cols};
   Storage tail = new_storage(s, x.dtype, tail_shape, fmt::format("_{}_padded", name));
@@ -313,8 +328,7 @@ const Storage& Lowering::zero_padded(const Storage& x, TspSchedule& s, const std
     Instruction instr;
     instr.opcode = Opcode::select;
     instr.dtype = x.dtype;
-    const VxmInput inputs[3] = {
-        {&mask_it->second.at(0, 0), 0, width}, {&x.at(r, last), 0, width}, {nullptr, 0, width}};
+    const VxmInput inputs[3] = {{&mask, 0, width}, {&x.at(r, last), 0, width}, {nullptr, 0, width}};
     vxm_op(s, instr, inputs, width, tail.at(r, 0));
     out.at(r, last) = tail.at(r, 0);
   }

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -30,6 +31,8 @@
 #include "topo/topology.hpp"
 
 namespace tspemu::detail {
+
+class VxmChain;
 
 // Leading (row) index of a row number of `shape` (all dims but the last), and back.
 [[nodiscard]] std::vector<std::int64_t> row_index(std::int64_t row, const Shape& shape);
@@ -84,6 +87,9 @@ class Lowering {
                       int bank = -1, const Storage* like = nullptr);
   void load_initial(const Tensor& tensor);
   const Storage& zero_padded(const Storage& x, TspSchedule& s, const std::string& name);
+  // A constant row of `dtype` holding 1 in lanes 0 .. lanes-1 and 0 beyond (a SELECT mask), one
+  // per TSP, dtype and count.
+  const VectorLoc& lane_mask(TspSchedule& s, DType dtype, std::int64_t lanes);
   const VectorLoc& zero_vector(TspSchedule& s, int index);
   const Storage& lane_broadcast_constant(std::int32_t tensor, std::size_t position,
                                          std::int64_t columns);
@@ -101,8 +107,17 @@ class Lowering {
 
   void lower(const Op& op);
   void lower_elementwise(const Op& op);
+  // Is op's result taken over by its only reader, an element-wise op (lower/elementwise.cpp)?
+  [[nodiscard]] bool fused_into_consumer(const Op& op) const;
+  // op at output row `row` as a node of `chain`; value(tensor, row) gives its operands.
+  int expression(VxmChain& chain, const Op& op, std::int64_t row,
+                 const std::function<int(std::int32_t, std::int64_t)>& value);
   void lower_matmul(const Op& op);
   void lower_reduce(const Op& op);
+  // The reduction order of docs/graph-format.md, "Reductions", in chains (lower/reduce.cpp).
+  std::vector<VectorLoc> halve_vectors(TspSchedule& s, std::vector<VectorLoc> vectors,
+                                       const Instruction& fold, int width, std::size_t keep,
+                                       VectorLoc* final_dst);
   void lower_lane_reduce(const Op& op);
   void lower_data_movement(const Op& op);
   void lower_collective(const Op& op);
@@ -141,6 +156,8 @@ class Lowering {
   std::unique_ptr<Routing> routing_;
   std::map<std::int32_t, std::unique_ptr<TspSchedule>> schedules_;
   std::vector<std::vector<std::optional<Storage>>> storage_;
+  std::vector<std::vector<std::int32_t>> readers_;  // per tensor: the ops reading it, in order
+  std::vector<bool> is_output_;                     // per tensor: a graph output
   std::map<std::tuple<std::int32_t, std::size_t, std::int64_t>, Storage> broadcast_constants_;
   std::map<std::pair<std::int32_t, int>, VectorLoc> zero_vectors_;
   std::deque<Storage> cleaned_;  // keeps derived copies alive (stable addresses)

@@ -24,6 +24,8 @@ constexpr Cycle kDiagonalBias = 4096;
 TspSchedule::TspSchedule(TspId tsp, const ChipConfig& config)
     : tsp_(tsp), config_(config), queues_(all_queues(config.shape)) {
   queue_busy_.resize(queues_.size());
+  alu_landings_.resize(static_cast<std::size_t>(config.shape.vxm_alus));
+  alu_holds_.resize(static_cast<std::size_t>(config.shape.vxm_alus));
   mem_ports_.resize(static_cast<std::size_t>(config_.mem_slices()));
   slices_.resize(static_cast<std::size_t>(config_.mem_slices()));
   for (auto& s : slices_) {
@@ -221,6 +223,25 @@ bool TspSchedule::fits(const Chain& chain, Cycle anchor, Placement& out, Cycle& 
     }
     return false;
   };
+  // ALU registers taken by this chain's VXM ops: landing cycle and end of hold (= landing if none).
+  struct AluTaken {
+    int alu;
+    Cycle landing;
+    Cycle hold_end;
+  };
+  std::vector<AluTaken> alu_taken;
+  // May a VXM op landing at `landing` and holding until `hold_end` use this ALU's register?
+  auto register_free = [&](int alu, Cycle landing, Cycle hold_end, bool holds) {
+    const auto a = static_cast<std::size_t>(alu);
+    if (!alu_holds_[a].free(landing, landing + 1)) return false;
+    if (holds && !alu_landings_[a].free(landing, hold_end + 1)) return false;
+    for (const AluTaken& t : alu_taken) {
+      if (t.alu != alu) continue;
+      if (landing >= t.landing && landing <= t.hold_end) return false;
+      if (holds && t.landing >= landing && t.landing <= hold_end) return false;
+    }
+    return true;
+  };
   for (std::size_t i = 0; i < chain.ops.size(); ++i) {
     const ChainOp& op = chain.ops[i];
     const Cycle issue = anchor + op.offset;
@@ -230,15 +251,29 @@ bool TspSchedule::fits(const Chain& chain, Cycle anchor, Placement& out, Cycle& 
     auto jump = [&](int q) {
       return queue_busy_[static_cast<std::size_t>(q)].next_free(issue, op.occupancy) - op.offset;
     };
+    const bool vxm = op.any_vxm_alu || op.queue.kind == QueueKind::vxm;
+    Cycle landing = 0;
+    Cycle hold_end = 0;
+    if (vxm) {
+      const OpTiming& t = config_.timing.of(op.instr);
+      landing = issue + t.skew_cycles + t.func_delay_cycles;
+      hold_end = op.alu_hold_until >= 0 ? anchor + op.alu_hold_until : landing;
+    }
+    const bool holds = op.alu_hold_until >= 0;
     if (op.any_vxm_alu) {
       Cycle soonest = std::numeric_limits<Cycle>::max();
       for (int alu = 0; alu < config_.shape.vxm_alus; ++alu) {
         const int q = queue_index(vxm_queue(alu));
-        if (queue_free(q, issue, op.occupancy) && !clash(q, issue, issue + op.occupancy)) {
-          chosen = q;
-          break;
+        if (!queue_free(q, issue, op.occupancy) || clash(q, issue, issue + op.occupancy)) {
+          soonest = std::min(soonest, jump(q));
+          continue;
         }
-        soonest = std::min(soonest, jump(q));
+        if (!register_free(alu, landing, hold_end, holds)) {
+          soonest = std::min(soonest, anchor + 1);
+          continue;
+        }
+        chosen = q;
+        break;
       }
       if (chosen < 0) {
         retry = std::max(retry, soonest);
@@ -250,6 +285,7 @@ bool TspSchedule::fits(const Chain& chain, Cycle anchor, Placement& out, Cycle& 
         retry = std::max(retry, jump(chosen));
         return false;
       }
+      if (vxm && !register_free(op.queue.index, landing, hold_end, holds)) return false;
       for (QueueId extra : op.also_busy) {
         const int q = queue_index(extra);
         if (!queue_free(q, issue, op.occupancy) || clash(q, issue, issue + op.occupancy)) {
@@ -259,6 +295,8 @@ bool TspSchedule::fits(const Chain& chain, Cycle anchor, Placement& out, Cycle& 
       }
     }
     out.op_queue_index[i] = chosen;
+    if (vxm)
+      alu_taken.push_back({queues_[static_cast<std::size_t>(chosen)].index, landing, hold_end});
     taken.push_back({chosen, issue, issue + op.occupancy});
     for (QueueId extra : op.also_busy) {
       taken.push_back({queue_index(extra), issue, issue + op.occupancy});
@@ -342,7 +380,25 @@ void TspSchedule::commit(const Chain& chain, const Placement& placement) {
     }
     Instruction instr = op.instr;
     instr.issue_cycle = issue;
+    const QueueId& queue = queues_[static_cast<std::size_t>(q)];
+    if (queue.kind == QueueKind::vxm) {
+      const OpTiming& t = config_.timing.of(instr);
+      const Cycle landing = issue + t.skew_cycles + t.func_delay_cycles;
+      const auto alu = static_cast<std::size_t>(queue.index);
+      alu_landings_[alu].reserve(landing, landing + 1);
+      if (op.alu_hold_until >= 0) {
+        alu_holds_[alu].reserve(landing, placement.anchor + op.alu_hold_until + 1);
+      }
+    }
     for (int k = 0; k < kMaxOperands; ++k) {
+      const int producer = op.operand_alu_op[static_cast<std::size_t>(k)];
+      if (producer >= 0) {
+        instr.operands[k].kind = OperandKind::alu;
+        instr.operands[k].value =
+            queues_[static_cast<std::size_t>(
+                        placement.op_queue_index[static_cast<std::size_t>(producer)])]
+                .index;
+      }
       const int v = op.operand_value[static_cast<std::size_t>(k)];
       if (v < 0) continue;
       instr.operands[k].kind = OperandKind::stream;
@@ -374,6 +430,8 @@ std::string footprint(const Chain& chain) {
     put(op.occupancy);
     put(op.mem_slice);
     put((op.mem_write ? 1 : 0) | (op.mem_bank << 1) | (op.mem_write_delay << 8));
+    put(op.alu_hold_until);
+    for (const std::int16_t producer : op.operand_alu_op) put(producer);
     put(static_cast<std::int64_t>(op.also_busy.size()));
     for (const QueueId& q : op.also_busy) {
       put((static_cast<std::int64_t>(q.kind) << 24) |

@@ -13,6 +13,10 @@
 //   - MEM slices: one read-type access per cycle (at the operand cycle) and one write-type access
 //     per cycle (at the landing cycle), and a read and a write in the same cycle on different
 //     banks;
+//   - VXM ALU registers: every VXM op's result lands in its ALU's register ("ALUj") at its result
+//     cycle. An op whose result other ops of its chain read from that register (ALU chaining)
+//     holds it from its landing to the last such read, and no other result may land on that ALU
+//     in between; conversely no result may land inside another value's hold;
 //   - streams: a value written at position p in cycle w travels one position per cycle along its
 //     diagonal (eastward: cycle - position = w - p); it occupies the half-open position interval
 //     [p, farthest reader) of that diagonal on its stream, and two values' intervals on the same
@@ -67,6 +71,12 @@ struct ChainOp {
   std::array<std::int8_t, kMaxOperands> operand_component{0, 0, 0, 0};
   // Extra queues kept busy at the same cycles (an fp16 ABC also occupies plane p + 1).
   std::vector<QueueId> also_busy;
+  // Operands that read another VXM op's result from its ALU register (ALUj): that op's index in
+  // the chain (its ALU is chosen when the chain is placed); -1 otherwise.
+  std::array<std::int16_t, kMaxOperands> operand_alu_op{-1, -1, -1, -1};
+  // A VXM op read through its ALU register: the last cycle (relative to the anchor) it is read;
+  // its register is held from its landing until then. -1: nobody reads the register.
+  Cycle alu_hold_until = -1;
   // MEM access: slice (global), read (at offset) or write (landing at offset + write_delay).
   int mem_slice = -1;
   bool mem_write = false;
@@ -169,6 +179,10 @@ class TspSchedule {
   ChipConfig config_;
   std::vector<QueueId> queues_;            // all_queues(shape)
   std::vector<BusyIntervals> queue_busy_;  // [queue]
+  // Per VXM ALU: cycles at which a result lands in its register, and the holds [landing, last
+  // read] of chained values.
+  std::vector<BusyIntervals> alu_landings_;
+  std::vector<BusyIntervals> alu_holds_;
   // Per slice, the cycles with a port in use: bit 0 read used, bit 1 read bank, bit 2 write used,
   // bit 3 write bank. Looked up by cycle only, never iterated.
   std::vector<std::unordered_map<Cycle, std::uint8_t>> mem_ports_;

@@ -44,7 +44,7 @@ const std::map<std::string, std::string>& golden() {
   static const std::map<std::string, std::string> g{
       {"allreduce_node", "df6d1b3ae09ee310942ae0dd895447a2"},
       {"allreduce_rack", "4820396270abcf9db05132c8d554d9d5"},
-      {"decoder_layer", "f60855b4edf20b94193ed08e2ee62905"},
+      {"decoder_layer", "5e1641d4eb5b40fc300e3cf71761763b"},
       {"gemm_colsplit_8", "29e7addb44d5203750ac896f6a3fba2c"},
       {"gemm_fp16", "0bb4ccc140f58854f78411d47e435018"},
       {"gemm_int8", "9f53d5634335ee85eec1fb0e43b1d906"},

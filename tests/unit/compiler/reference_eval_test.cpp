@@ -236,34 +236,58 @@ TEST(Cast, IntToIntWrapsOrSaturates) {
             (std::vector<I32>{-128, 127}));
 }
 
-// ---- reductions: left fold in ascending index order, rounded in the dtype at every step ----
+// ---- reductions: the halving tree, rounded in the dtype at every step ----------------------
 
-TEST(Reduce, Fp16SumIsALeftFoldInIndexOrder) {
-  // Row 0: 2048 + 1 = 2049 ties to 2048 (fp16 spacing is 2 there), + 1 again: 2048; adding the
-  // ones first (row 1) gives 2050. Columns: 2048 + 1 -> 2048, 1 + 1 = 2, 1 + 2048 -> 2048.
-  const std::string text = tensor("a", "[2, 3]", "fp16", "values = [2048, 1, 1, 1, 1, 2048]") +
-                           op("reduce", "[\"a\"]", "y", "op = \"sum\"\naxis = 1") +
-                           op("reduce", "[\"a\"]", "z", "op = \"sum\"\naxis = 0") +
-                           outputs("[\"y\", \"z\"]");
+TEST(Reduce, Fp16SumIsTheHalvingTree) {
+  // [1, 1, 1, 2048]: h = 2: 1 + 1 = 2 and 1 + 2048 = 2049 -> 2048 (fp16 spacing is 2 there, the
+  // tie goes to even); h = 1: 2 + 2048 = 2050. [2048, 1, 1, 1]: 2048 + 1 -> 2048, 1 + 1 = 2;
+  // 2048 + 2 = 2050. (Left folds would give 2052 and 2048.) [2048, 1, 1, 1, 1]: h = 3: 2048 + 1
+  // -> 2048, 1 + 1 = 2, 1 keeps; h = 2: 2048 + 1 -> 2048, 2 keeps; h = 1: 2050. Columns (n = 2):
+  // one step each.
+  const std::string text =
+      tensor("a", "[2, 4]", "fp16", "values = [1, 1, 1, 2048, 2048, 1, 1, 1]") +
+      tensor("b", "[1, 5]", "fp16", "values = [2048, 1, 1, 1, 1]") +
+      op("reduce", "[\"a\"]", "y", "op = \"sum\"\naxis = 1") +
+      op("reduce", "[\"a\"]", "z", "op = \"sum\"\naxis = 0") +
+      op("reduce", "[\"b\"]", "w", "op = \"sum\"\naxis = 1") + outputs("[\"y\", \"z\", \"w\"]");
   const EvalResult r = evaluate(test::load(text, test::chip_topology()));
   EXPECT_EQ(r.find("y")->shape, (Shape{2, 1}));
-  EXPECT_EQ(test::half_bits(r.find("y")->shards[0]), (std::vector<U16>{0x6800, 0x6801}));
-  EXPECT_EQ(r.find("z")->shape, (Shape{1, 3}));
-  EXPECT_EQ(test::half_bits(r.find("z")->shards[0]), (std::vector<U16>{0x6800, 0x4000, 0x6800}));
+  EXPECT_EQ(test::half_bits(r.find("y")->shards[0]), (std::vector<U16>{0x6801, 0x6801}));
+  EXPECT_EQ(r.find("z")->shape, (Shape{1, 4}));
+  EXPECT_EQ(test::half_bits(r.find("z")->shards[0]),
+            (std::vector<U16>{0x6800, 0x4000, 0x4000, 0x6800}));
+  EXPECT_EQ(test::half_bits(r.find("w")->shards[0]), (std::vector<U16>{0x6801}));
 }
 
-TEST(Reduce, SumStartsFromTheFirstElementNotFromZero) {
-  // A fold from +0 would turn an all -0 row into +0.
-  EXPECT_EQ(
-      unary<U32>("reduce", "fp32", "bits = [0x80000000, 0x80000000]", "op = \"sum\"\naxis = 1"),
-      (std::vector<U32>{0x80000000}));
+TEST(Reduce, TheLastAxisCombinesTilesOf320FirstThenLanes) {
+  // [1, 641]: tiles of 320, 320 and 1 element. Lane 0: x[0] = 1, x[320] = 1, x[640] = 2048;
+  // tiles h = 2: 1 + 2048 -> 2048, h = 1: 2048 + 1 -> 2048. Lane 1: x[1] = 1, x[321] = 1 (tile 2
+  // has no lane 1: it keeps): 2. The lanes: 2048 in lane 0 meets 2 in lane 1 only at the last
+  // level: 2050. (The halving tree over the 641 elements themselves would give 2048 + (1 + 1) +
+  // ... in another order; the tiles make it the chip's.)
+  std::string values = "values = [";
+  for (int i = 0; i < 641; ++i) {
+    const int v = i == 640 ? 2048 : (i == 0 || i == 1 || i == 320 || i == 321) ? 1 : 0;
+    values += (i == 0 ? "" : ", ") + std::to_string(v);
+  }
+  values += "]";
+  EXPECT_EQ(unary<U16>("reduce", "fp16", values, "op = \"sum\"\naxis = 1"),
+            (std::vector<U16>{0x6801}));
+}
+
+TEST(Reduce, SumStartsFromTheElementsNotFromZero) {
+  // Every step adds two elements: a row of -0 sums to -0 (from +0 it would be +0).
+  EXPECT_EQ(unary<U32>("reduce", "fp32", "bits = [0x80000000, 0x80000000, 0x80000000]",
+                       "op = \"sum\"\naxis = 1"),
+            (std::vector<U32>{0x80000000}));
 }
 
 TEST(Reduce, IntegerSumWrapsOrSaturates) {
-  // 100 + 100 = -56 (wrap), -56 - 100 = -156 -> 100. Saturating: 127, then 27.
-  EXPECT_EQ(unary<I8>("reduce", "int8", "values = [100, 100, -100]", "op = \"sum\"\naxis = 1"),
+  // [100, -100, 100]: h = 2: 100 + 100 = -56 (wrap) or 127 (saturating), -100 keeps; then
+  // -56 - 100 = -156 -> 100 (wrap), 127 - 100 = 27.
+  EXPECT_EQ(unary<I8>("reduce", "int8", "values = [100, -100, 100]", "op = \"sum\"\naxis = 1"),
             (std::vector<I8>{100}));
-  EXPECT_EQ(unary<I8>("reduce", "int8", "values = [100, 100, -100]",
+  EXPECT_EQ(unary<I8>("reduce", "int8", "values = [100, -100, 100]",
                       "op = \"sum\"\naxis = 1\nsaturate = true"),
             (std::vector<I8>{27}));
 }
