@@ -51,7 +51,7 @@ int ChainBuilder::value(Direction direction, int width, Cycle arrive_offset, int
   v.width = width;
   v.diag_offset =
       direction == Direction::east ? arrive_offset - consumer_pos : arrive_offset + consumer_pos;
-  for (int k = 0; k < kMaxGroupWidth; ++k) {
+  for (int k = 0; k < kMaxValueWidth; ++k) {
     v.from_pos[static_cast<std::size_t>(k)] = consumer_pos;
     v.to_pos[static_cast<std::size_t>(k)] = consumer_pos;
   }
@@ -63,36 +63,47 @@ Direction ChainBuilder::direction_from(const VectorLoc& loc, int consumer_pos) c
   return direction(s_.slice_position(loc.group.slices[0]), consumer_pos);
 }
 
+ChainOp ChainBuilder::mem_op(Opcode opcode, int slice, std::int32_t address, int value,
+                             int component) const {
+  ChainOp op;
+  op.queue = s_.slice_queue(slice);
+  op.instr.opcode = opcode;
+  op.instr.operand_count = 2;
+  op.instr.operands[0] = address_operand(address);
+  op.instr.operands[1] = stream_placeholder();
+  op.operand_value[1] = static_cast<std::int8_t>(value);
+  op.operand_component[1] = static_cast<std::int8_t>(component);
+  op.mem_slice = slice;
+  op.mem_write = opcode == Opcode::write;
+  op.mem_bank = s_.bank_of(address);
+  return op;
+}
+
 void ChainBuilder::read(const VectorLoc& loc, int value, int first_plane, int count,
                         int consumer_pos, Cycle arrive_offset, Cycle& earliest) {
-  const OpTiming& t = timing(Opcode::read, DType::none);
   for (int k = 0; k < count; ++k) {
-    const int slice = loc.group.slices[static_cast<std::size_t>(first_plane + k)];
-    const int p = s_.slice_position(slice);
-    ChainOp op;
-    op.queue = s_.slice_queue(slice);
-    op.offset = arrive_offset - (t.skew_cycles + t.func_delay_cycles) - std::abs(consumer_pos - p);
-    op.instr.opcode = Opcode::read;
-    op.instr.operand_count = 2;
-    op.instr.operands[0] = address_operand(loc.address);
-    op.instr.operands[1] = stream_placeholder();
-    op.operand_value[1] = static_cast<std::int8_t>(value);
-    op.operand_component[1] = static_cast<std::int8_t>(k);
-    op.mem_slice = slice;
-    op.mem_write = false;
-    op.mem_bank = s_.bank_of(loc.address);
-    // The READ's operand cycle (anchor + offset + skew) must be at or after the landing cycle.
-    earliest = std::max(earliest, loc.ready - (op.offset + t.skew_cycles));
-    ChainValue& v = c_.values[static_cast<std::size_t>(value)];
-    v.from_pos[static_cast<std::size_t>(k)] = p;
-    v.to_pos[static_cast<std::size_t>(k)] = consumer_pos;
-    c_.ops.push_back(op);
+    read_plane(loc, first_plane + k, value, k, consumer_pos, arrive_offset, earliest);
   }
+}
+
+void ChainBuilder::read_plane(const VectorLoc& loc, int plane, int value, int component,
+                              int consumer_pos, Cycle arrive_offset, Cycle& earliest) {
+  const OpTiming& t = timing(Opcode::read, DType::none);
+  const int slice = loc.group.slices[static_cast<std::size_t>(plane)];
+  const int p = s_.slice_position(slice);
+  ChainOp op = mem_op(Opcode::read, slice, loc.address, value, component);
+  op.offset = arrive_offset - (t.skew_cycles + t.func_delay_cycles) - std::abs(consumer_pos - p);
+  // The READ's operand cycle (anchor + offset + skew) must be at or after the landing cycle.
+  earliest = std::max(earliest, loc.ready - (op.offset + t.skew_cycles));
+  ChainValue& v = c_.values[static_cast<std::size_t>(value)];
+  v.from_pos[static_cast<std::size_t>(component)] = p;
+  v.to_pos[static_cast<std::size_t>(component)] = consumer_pos;
+  c_.ops.push_back(op);
 }
 
 void ChainBuilder::from(int value, int producer_pos) {
   ChainValue& v = c_.values[static_cast<std::size_t>(value)];
-  for (int k = 0; k < kMaxGroupWidth; ++k) v.from_pos[static_cast<std::size_t>(k)] = producer_pos;
+  for (int k = 0; k < kMaxValueWidth; ++k) v.from_pos[static_cast<std::size_t>(k)] = producer_pos;
 }
 
 Cycle ChainBuilder::write(const VectorLoc& dst, int value, int producer_pos, Cycle write_offset) {
@@ -102,19 +113,9 @@ Cycle ChainBuilder::write(const VectorLoc& dst, int value, int producer_pos, Cyc
   for (int k = 0; k < dst.group.width; ++k) {
     const int slice = dst.group.slices[static_cast<std::size_t>(k)];
     const int q = s_.slice_position(slice);
-    ChainOp op;
-    op.queue = s_.slice_queue(slice);
+    ChainOp op = mem_op(Opcode::write, slice, dst.address, value, k);
     // Written at producer_pos in cycle anchor + write_offset, seen one position further per cycle.
     op.offset = write_offset + std::abs(q - producer_pos) - t.skew_cycles;
-    op.instr.opcode = Opcode::write;
-    op.instr.operand_count = 2;
-    op.instr.operands[0] = address_operand(dst.address);
-    op.instr.operands[1] = stream_placeholder();
-    op.operand_value[1] = static_cast<std::int8_t>(value);
-    op.operand_component[1] = static_cast<std::int8_t>(k);
-    op.mem_slice = slice;
-    op.mem_write = true;
-    op.mem_bank = s_.bank_of(dst.address);
     op.mem_write_delay = t.skew_cycles + t.func_delay_cycles;
     landing = std::max(landing, op.offset + op.mem_write_delay);
     v.from_pos[static_cast<std::size_t>(k)] = producer_pos;

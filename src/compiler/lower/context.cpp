@@ -70,6 +70,17 @@ DataSegment segment_at(const TspSchedule& s, const TspSchedule::Allocation& allo
   return seg;
 }
 
+VectorLoc segment_row(const TspSchedule::Allocation& alloc, std::int32_t segment,
+                      std::int32_t row) {
+  VectorLoc loc;
+  loc.group = alloc.group;
+  loc.address = alloc.address + row;
+  loc.ready = kNotWritten;
+  loc.segment = segment;
+  loc.segment_row = row;
+  return loc;
+}
+
 // The initial bytes of loc's row in its segment (columns x dtype bytes, row-major elements); the
 // segment becomes literal data, zero-filled, on first use.
 std::span<std::uint8_t> literal_row(TspSchedule& s, const VectorLoc& loc) {
@@ -127,12 +138,7 @@ Storage Lowering::new_storage(TspSchedule& s, DType dtype, const Shape& shape,
           s.add_segment(segment_at(s, alloc, fmt::format("{}_t{}_g{}", name, t, g), dtype, rows,
                                    static_cast<std::int32_t>(st.tile_columns(t))));
       for (std::int64_t r = g, row = 0; r < st.rows; r += stripes, ++row) {
-        VectorLoc& loc = st.at(r, t);
-        loc.group = alloc.group;
-        loc.address = alloc.address + static_cast<std::int32_t>(row);
-        loc.ready = kNotWritten;
-        loc.segment = index;
-        loc.segment_row = static_cast<std::int32_t>(row);
+        st.at(r, t) = segment_row(alloc, index, static_cast<std::int32_t>(row));
       }
     }
   }
@@ -147,7 +153,8 @@ void Lowering::load_initial(const Tensor& tensor) {
   const std::size_t b = static_cast<std::size_t>(dtype_bytes(tensor.dtype));
   for (std::size_t i = 0; i < tensor.placement.tsps.size(); ++i) {
     TspSchedule& s = sched(tensor.placement.tsps[i]);
-    Storage st = new_storage(s, tensor.dtype, local, tensor.name);
+    Storage st = streams_weights(index) ? weight_storage(s, tensor.dtype, local, tensor.name)
+                                        : new_storage(s, tensor.dtype, local, tensor.name);
     const std::vector<std::uint8_t> bytes = initial_shard_bytes(tensor, i);
     // Fill every segment with its rows' elements, then mark the vectors ready at cycle 0.
     for (std::int64_t t = 0; t < st.tiles; ++t) {
@@ -164,12 +171,14 @@ void Lowering::load_initial(const Tensor& tensor) {
   }
 }
 
-const VectorLoc& Lowering::zero_vector(TspSchedule& s, int index) {
-  const auto key = std::make_pair(s.tsp().value, index);
+const VectorLoc& Lowering::zero_vector(TspSchedule& s, int slice) {
+  const auto key = std::make_pair(s.tsp().value, slice);
   auto it = zero_vectors_.find(key);
   if (it != zero_vectors_.end()) return it->second;
-  const auto alloc = s.allocate(1, 1);
-  DataSegment seg = segment_at(s, alloc, fmt::format("_zero{}", index), DType::i8, 1,
+  SliceGroup group;
+  group.slices[0] = static_cast<std::int16_t>(slice);
+  const auto alloc = s.allocate_like(group, 1, -1);
+  DataSegment seg = segment_at(s, alloc, fmt::format("_zero{}", slice), DType::i8, 1,
                                static_cast<std::int32_t>(kLanes));
   seg.init.kind = DataInit::Kind::zero;
   seg.initialized = true;
@@ -323,7 +332,8 @@ const Storage& Lowering::zero_padded(const Storage& x, TspSchedule& s, const std
   const VectorLoc& mask = lane_mask(s, x.dtype, cols);
   Storage out = x;
   Shape tail_shape{x.rows, cols};
-  Storage tail = new_storage(s, x.dtype, tail_shape, fmt::format("_{}_padded", name));
+  Storage tail =
+      new_storage(s, x.dtype, tail_shape, fmt::format("_{}_padded{}", name, temp_counter_++));
   for (std::int64_t r = 0; r < x.rows; ++r) {
     Instruction instr;
     instr.opcode = Opcode::select;

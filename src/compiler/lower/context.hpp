@@ -46,6 +46,9 @@ class VxmChain;
 [[nodiscard]] DataSegment segment_at(const TspSchedule& s, const TspSchedule::Allocation& alloc,
                                      std::string name, DType dtype, std::int32_t rows,
                                      std::int32_t columns);
+// Row `row` of a segment (index `segment`) over `alloc`, not yet written.
+[[nodiscard]] VectorLoc segment_row(const TspSchedule::Allocation& alloc, std::int32_t segment,
+                                    std::int32_t row);
 // The initial bytes of loc's row in its segment (columns x dtype bytes, row-major elements); the
 // segment becomes literal data, zero-filled, on first use.
 [[nodiscard]] std::span<std::uint8_t> literal_row(TspSchedule& s, const VectorLoc& loc);
@@ -90,7 +93,8 @@ class Lowering {
   // A constant row of `dtype` holding 1 in lanes 0 .. lanes-1 and 0 beyond (a SELECT mask), one
   // per TSP, dtype and count.
   const VectorLoc& lane_mask(TspSchedule& s, DType dtype, std::int64_t lanes);
-  const VectorLoc& zero_vector(TspSchedule& s, int index);
+  // A +0 row (one byte plane) in `slice` (elsewhere only if that slice is full), one per slice.
+  const VectorLoc& zero_vector(TspSchedule& s, int slice);
   const Storage& lane_broadcast_constant(std::int32_t tensor, std::size_t position,
                                          std::int64_t columns);
 
@@ -100,7 +104,7 @@ class Lowering {
   Storage transpose_block(TspSchedule& s, const Storage& x, const std::string& name);
   // [R, C] -> [C, R] for any R and C: every 320 x 320 block through transpose_block.
   Storage transpose_2d(TspSchedule& s, const Storage& x, const std::string& name);
-  // A [R, 1] value repeated along its last axis to [R, columns] (two transposes).
+  // A [R, 1] value repeated along its last axis to [R, columns] (SXM shift trips, no rounding).
   Storage lane_broadcast(TspSchedule& s, const Storage& x, std::int64_t columns,
                          const std::string& name);
   std::int32_t rotate_map(TspSchedule& s, std::int64_t j);
@@ -113,6 +117,33 @@ class Lowering {
   int expression(VxmChain& chain, const Op& op, std::int64_t row,
                  const std::function<int(std::int32_t, std::int64_t)>& value);
   void lower_matmul(const Op& op);
+  // An MXM plane's state that persists across matmuls (lower/matmul.cpp).
+  struct PlaneState {
+    Cycle last_iw_operand = -(Cycle{1} << 40);
+    Cycle last_abc_operand = -(Cycle{1} << 40);
+    // Per accumulator: the cycle its last use ended (an ABC's landing or an ACC's read); the next
+    // ABC must land after it.
+    std::vector<Cycle> acc_busy;
+  };
+  PlaneState& plane_state(TspId tsp, int plane);
+  // Is `tensor` the B (weights) operand of a matmul, 2-D, 1 or 2 bytes wide?
+  [[nodiscard]] bool streams_weights(std::int32_t tensor) const;
+  // Storage laid out for weight streaming (see the definition): the chunks of every column tile
+  // split between the hemispheres, a chunk's rows spread over all slices of its hemisphere.
+  Storage weight_storage(TspSchedule& s, DType dtype, const Shape& shape, const std::string& name);
+  // Loads weight tile (kt, nt) of B into the buffer of the unit at plane0 (and plane0 + 1 for
+  // fp16) and installs it; returns the cycle the new weights are in use from.
+  Cycle install_weights(TspSchedule& s, const Storage& b, std::int64_t k_dim, std::int64_t kt,
+                        std::int64_t nt, int plane0, bool f16, int max_lw_rows);
+  // Rows per LW when many rows of A keep the MEM ports busy with partial sums: a narrower LW
+  // finds a free cycle in all its slices sooner (measured on [2304x4096]x[4096xN]).
+  static constexpr int kThroughVxmLwRows = 8;
+  // A has at most as many rows as a plane has accumulators: K summed in the accumulators.
+  Storage matmul_in_accumulators(TspSchedule& s, const Storage& a, const Storage& b,
+                                 const Tensor& out_t);
+  // Any A: every chunk's product read out and added to a running sum on the VXM.
+  Storage matmul_through_vxm(TspSchedule& s, const Storage& a, const Storage& b,
+                             const Tensor& out_t);
   void lower_reduce(const Op& op);
   // The reduction order of docs/graph-format.md, "Reductions", in chains (lower/reduce.cpp).
   std::vector<VectorLoc> halve_vectors(TspSchedule& s, std::vector<VectorLoc> vectors,
@@ -165,11 +196,7 @@ class Lowering {
   std::map<std::pair<std::int32_t, std::int64_t>, std::int32_t> rotate_maps_;
   std::map<std::pair<std::int32_t, bool>, LinkLane> link_lanes_;         // (link, a->b?)
   std::map<std::pair<std::int32_t, std::int32_t>, Cycle> last_receive_;  // (tsp, port)
-  struct PlaneState {
-    Cycle last_iw_operand = -(Cycle{1} << 40);
-    Cycle last_abc_operand = -(Cycle{1} << 40);
-  };
-  std::map<std::pair<std::int32_t, int>, PlaneState> planes_;  // (tsp, MXM plane)
+  std::map<std::pair<std::int32_t, int>, PlaneState> planes_;            // (tsp, MXM plane)
   SendSchedule send_rows_;
   std::vector<Cycle> op_finish_;
   std::int64_t temp_counter_ = 0;

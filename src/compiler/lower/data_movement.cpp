@@ -7,6 +7,7 @@
 
 #include "common/error.hpp"
 #include "compiler/lower/context.hpp"
+#include "compiler/lower/vxm_chain.hpp"
 #include "isa/op_table.hpp"
 #include "isa/queue.hpp"
 
@@ -229,20 +230,72 @@ Storage Lowering::transpose_2d(TspSchedule& s, const Storage& x, const std::stri
   return out;
 }
 
+// Lane 0 of every row to all 320 lanes, on the SXM: with the other lanes zero, the bitwise OR of
+// copies shifted north by 0, 1, .., 7 lanes fills lanes 0..7; of that, shifted by 0, 8, .., 56,
+// lanes 0..63; then by 0, 64, .., 256, every lane. Three round trips from the VXM (eight copies
+// each, up to 32 streams) instead of two lane transposes; bits are copied, nothing is rounded.
+// Every full tile of a row is that one vector; a partial last tile is a copy with +0 beyond the
+// last column, so the result's padding stays clean.
 Storage Lowering::lane_broadcast(TspSchedule& s, const Storage& x, std::int64_t columns,
                                  const std::string& name) {
-  // [R, 1] -> [1, R]; that row repeated `columns` times is [columns, R]; transposed: [R, columns].
-  const Storage row = transpose_2d(s, x, name);
-  Storage repeated;
-  detail::set_geometry(repeated, x.dtype, Shape{columns, x.rows});
-  repeated.vecs.resize(static_cast<std::size_t>(columns * repeated.tiles));
-  for (std::int64_t c = 0; c < columns; ++c) {
-    for (std::int64_t t = 0; t < repeated.tiles; ++t) repeated.at(c, t) = row.at(0, t);
-  }
-  Storage out = transpose_2d(s, repeated, name);
+  (void)name;
+  TSPEMU_ASSERT(x.columns == 1, "a lane broadcast spreads one column");
+  const int width = dtype_bytes(x.dtype);
+  const DType bits = width == 1 ? DType::i8 : width == 2 ? DType::i16 : DType::i32;
+  Storage out;
   Shape shape = x.shape;
   shape.back() = columns;
-  out.shape = shape;
+  detail::set_geometry(out, x.dtype, shape);
+  out.vecs.resize(static_cast<std::size_t>(out.rows * out.tiles));
+  Instruction bit_or;
+  bit_or.opcode = Opcode::bit_or;
+  bit_or.dtype = bits;
+  for (std::int64_t r = 0; r < x.rows; ++r) {
+    VxmChain chain;
+    int v = chain.leaf(x.at(r, 0), width);
+    if (!x.padding_clean) {
+      Instruction select;
+      select.opcode = Opcode::select;
+      select.dtype = x.dtype;
+      const int operands[3] = {chain.leaf(lane_mask(s, x.dtype, 1), width), v, chain.immediate(0)};
+      v = chain.op(select, operands, width);
+    }
+    const Hemisphere sxm = r % 2 == 0 ? Hemisphere::west : Hemisphere::east;
+    for (std::int64_t span = 1; span < kLanes; span *= 8) {
+      std::vector<int> copies;
+      for (std::int64_t k = 0; k < 8 && k * span < kLanes; ++k) {
+        copies.push_back(chain.shift(v, -static_cast<int>(k * span), sxm, bits, width));
+      }
+      while (copies.size() > 1) {
+        const std::size_t h = (copies.size() + 1) / 2;
+        for (std::size_t j = 0; j + h < copies.size(); ++j) {
+          const int operands[2] = {copies[j], copies[j + h]};
+          copies[j] = chain.op(bit_or, operands, width);
+        }
+        copies.resize(h);
+      }
+      v = copies[0];
+    }
+    const std::int64_t last_columns = out.tile_columns(out.tiles - 1);
+    VectorLoc row;
+    if (out.tiles > 1 || last_columns == kLanes) {
+      row = scratch_vector(s, width);
+      chain.store(v, row);
+    }
+    VectorLoc tail = row;
+    if (last_columns < kLanes) {
+      Instruction select;
+      select.opcode = Opcode::select;
+      select.dtype = x.dtype;
+      const int operands[3] = {chain.leaf(lane_mask(s, x.dtype, last_columns), width), v,
+                               chain.immediate(0)};
+      tail = scratch_vector(s, width);
+      chain.store(chain.op(select, operands, width), tail);
+    }
+    chain.place(s);
+    for (std::int64_t t = 0; t < out.tiles; ++t) out.at(r, t) = t + 1 < out.tiles ? row : tail;
+  }
+  out.padding_clean = true;
   return out;
 }
 

@@ -60,6 +60,10 @@ class ChainBuilder {
   // READ issues once the vector is ready.
   void read(const VectorLoc& loc, int value, int first_plane, int count, int consumer_pos,
             Cycle arrive_offset, Cycle& earliest);
+  // One READ: byte plane `plane` of `loc` onto component `component` of `value` (an LW gathers
+  // rows of different vectors into one value).
+  void read_plane(const VectorLoc& loc, int plane, int value, int component, int consumer_pos,
+                  Cycle arrive_offset, Cycle& earliest);
   // Every component of `value` is written at `producer_pos`.
   void from(int value, int producer_pos);
   // WRITEs of `value` (written at producer_pos at anchor + write_offset) into every byte plane of
@@ -74,6 +78,11 @@ class ChainBuilder {
   [[nodiscard]] int vxm_position() const { return s_.config().shape.mem_slices_per_hemisphere + 2; }
 
  private:
+  // A READ or WRITE of one byte plane (`slice`) of row `address`, component `component` of
+  // `value`; the caller sets its offset.
+  [[nodiscard]] ChainOp mem_op(Opcode opcode, int slice, std::int32_t address, int value,
+                               int component) const;
+
   TspSchedule& s_;
   Chain& c_;
 };

@@ -42,6 +42,8 @@
 namespace tspemu::detail {
 
 inline constexpr int kMaxGroupWidth = 4;
+// The widest stream value a chain carries: an LW reads up to 32 consecutive streams.
+inline constexpr int kMaxValueWidth = 32;
 
 // Global MEM slice numbering: W0..W(M-1) = 0..M-1, E0..E(M-1) = M..2M-1 (ChipConfig::slice_index).
 struct SliceGroup {
@@ -91,8 +93,8 @@ struct ChainValue {
   Direction direction = Direction::east;
   int width = 1;
   Cycle diag_offset = 0;
-  std::array<int, kMaxGroupWidth> from_pos{};
-  std::array<int, kMaxGroupWidth> to_pos{};
+  std::array<int, kMaxValueWidth> from_pos{};
+  std::array<int, kMaxValueWidth> to_pos{};
 };
 
 struct Chain {

@@ -37,9 +37,10 @@ class VxmChain {
   int op(const Instruction& instr, std::span<const int> operands, int width);
   // Writes node's result into `dst` (dst.ready is set by place()).
   void store(int node, VectorLoc& dst);
-  // node's value (an op or a leaf) with lanes moved down by `lanes` (0 <= lanes < 320: lane l of
-  // the result is lane l + lanes of the value, zero beyond the top), by a SHIFT of `dtype` on the
-  // SXM of `hemisphere`. Every shift of one node uses the same hemisphere.
+  // node's value (an op or a leaf) with lanes moved down by `lanes` (-320 < lanes < 320: lane l of
+  // the result is lane l + lanes of the value, zero beyond the edges; negative moves lanes up), by
+  // a SHIFT of `dtype` on the SXM of `hemisphere`. Every shift of one node uses the same
+  // hemisphere.
   int shift(int node, int lanes, Hemisphere hemisphere, DType dtype, int width);
 
   // Places the whole DAG as one chain at the earliest anchor >= earliest at which it fits (and at
