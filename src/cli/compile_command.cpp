@@ -25,6 +25,7 @@
 #include "cli/options.hpp"
 #include "common/error.hpp"
 #include "common/log.hpp"
+#include "common/memory_budget.hpp"
 #include "common/output_file.hpp"
 #include "compiler/compile.hpp"
 #include "compiler/graph_loader.hpp"
@@ -132,10 +133,13 @@ int run_compile(const CompileOptions& options) {
     report["vectors_sent"] = out.stats.vectors_sent;
     report["mxm_plane_cycles"] = out.stats.abc_plane_cycles;
     report["mxm_utilisation"] = utilisation;
+    report["sram_peak_bytes"] = out.stats.sram_peak_bytes;
+    report["sram_bytes_per_tsp"] = out.stats.sram_bytes_per_tsp;
     nlohmann::ordered_json ops = nlohmann::ordered_json::array();
     for (std::size_t i = 0; i < graph.ops.size(); ++i) {
-      ops.push_back(
-          {{"op", graph.ops[i].label()}, {"finish_cycle", out.stats.op_finish_cycles[i]}});
+      ops.push_back({{"op", graph.ops[i].label()},
+                     {"start_cycle", out.stats.op_start_cycles[i]},
+                     {"finish_cycle", out.stats.op_finish_cycles[i]}});
     }
     report["ops"] = ops;
     // Wall-clock times describe the compiler, never the program: they do not enter the bundle.
@@ -147,6 +151,9 @@ int run_compile(const CompileOptions& options) {
              options.input, topology.name(), out.stats.tsps_used, out.stats.instructions,
              out.stats.vectors_sent);
   fmt::print("MXM utilisation: {:.1f}%\n", 100.0 * utilisation);
+  fmt::print("SRAM peak: {} of {} per TSP\n",
+             format_bytes(static_cast<std::uint64_t>(out.stats.sram_peak_bytes)),
+             format_bytes(static_cast<std::uint64_t>(out.stats.sram_bytes_per_tsp)));
   fmt::print("predicted cycles: {}\n", out.stats.predicted_cycles);
   return kExitOk;
 }

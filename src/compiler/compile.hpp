@@ -37,7 +37,14 @@ struct CompileStats {
   std::int64_t abc_plane_cycles = 0;  // sum over ABCs of the MXM planes each keeps busy
   std::int64_t mxm_planes = 0;        // planes per TSP (for utilisation)
   std::int64_t tsps_used = 0;
-  // Per op, in program order: the cycle its last instruction's result lands (max over TSPs).
+  // The most SRAM any one TSP has allocated at once (rows released by dead tensors are reused),
+  // and that TSP's capacity.
+  std::int64_t sram_peak_bytes = 0;
+  std::int64_t sram_bytes_per_tsp = 0;
+  // Per op, in program order, over all TSPs: the issue cycle of its first instruction and the last
+  // cycle any of its instructions is active (its last result lands); -1 and -1 for an element-wise
+  // op fused into its consumer (its work is the consumer's).
+  std::vector<Cycle> op_start_cycles;
   std::vector<Cycle> op_finish_cycles;
 };
 

@@ -74,6 +74,7 @@ ChainOp ChainBuilder::mem_op(Opcode opcode, int slice, std::int32_t address, int
   op.operand_value[1] = static_cast<std::int8_t>(value);
   op.operand_component[1] = static_cast<std::int8_t>(component);
   op.mem_slice = slice;
+  op.mem_address = address;
   op.mem_write = opcode == Opcode::write;
   op.mem_bank = s_.bank_of(address);
   return op;

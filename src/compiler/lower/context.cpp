@@ -84,6 +84,7 @@ VectorLoc segment_row(const TspSchedule::Allocation& alloc, std::int32_t segment
 // The initial bytes of loc's row in its segment (columns x dtype bytes, row-major elements); the
 // segment becomes literal data, zero-filled, on first use.
 std::span<std::uint8_t> literal_row(TspSchedule& s, const VectorLoc& loc) {
+  TSPEMU_ASSERT(s.segment_declared(loc.segment), "literal data on rows nothing else used");
   DataSegment& seg = s.segment(loc.segment);
   const auto row_bytes =
       static_cast<std::size_t>(seg.columns) * static_cast<std::size_t>(dtype_bytes(seg.dtype));
@@ -111,8 +112,10 @@ Lowering::Lowering(const Graph& graph, const Topology& topology)
       if (r.empty() || r.back() != op.index) r.push_back(op.index);
     }
   }
-  for (const std::int32_t output : graph.outputs)
+  for (const std::int32_t output : graph.outputs) {
     is_output_[static_cast<std::size_t>(output)] = true;
+    output_names_.emplace(graph.tensor(output).name, output);
+  }
 }
 
 void Lowering::unsupported(const Op& op, const std::string& what) const {
@@ -123,7 +126,18 @@ void Lowering::unsupported(const Op& op, const std::string& what) const {
 // ---- storage ----------------------------------------------------------------------------------
 
 Storage Lowering::new_storage(TspSchedule& s, DType dtype, const Shape& shape,
-                              const std::string& name, int bank, const Storage* like) {
+                              const std::string& name, int bank, const Storage* like, RowUse use) {
+  // A graph output must survive to the end and be declared data: rows nothing else used, set aside
+  // before the first op (preallocate_outputs), so that temporaries cannot use them up.
+  if (const auto named = output_names_.find(name); named != output_names_.end()) {
+    use = RowUse::pinned;
+    const auto it = preallocated_.find({s.tsp().value, named->second});
+    if (it != preallocated_.end() && it->second.dtype == dtype && it->second.shape == shape) {
+      Storage st = std::move(it->second);
+      preallocated_.erase(it);
+      return st;
+    }
+  }
   Storage st;
   detail::set_geometry(st, dtype, shape);
   const int width = dtype_bytes(dtype);
@@ -132,8 +146,8 @@ Storage Lowering::new_storage(TspSchedule& s, DType dtype, const Shape& shape,
   for (std::int64_t t = 0; t < st.tiles; ++t) {
     for (std::int64_t g = 0; g < stripes; ++g) {
       const auto rows = static_cast<std::int32_t>((st.rows - g + stripes - 1) / stripes);
-      const auto alloc = like != nullptr ? s.allocate_like(like->at(g, t).group, rows, bank)
-                                         : s.allocate(width, rows, bank);
+      const auto alloc = like != nullptr ? s.allocate_like(like->at(g, t).group, rows, bank, use)
+                                         : s.allocate(width, rows, bank, {}, use);
       const std::int32_t index =
           s.add_segment(segment_at(s, alloc, fmt::format("{}_t{}_g{}", name, t, g), dtype, rows,
                                    static_cast<std::int32_t>(st.tile_columns(t))));
@@ -153,8 +167,9 @@ void Lowering::load_initial(const Tensor& tensor) {
   const std::size_t b = static_cast<std::size_t>(dtype_bytes(tensor.dtype));
   for (std::size_t i = 0; i < tensor.placement.tsps.size(); ++i) {
     TspSchedule& s = sched(tensor.placement.tsps[i]);
-    Storage st = streams_weights(index) ? weight_storage(s, tensor.dtype, local, tensor.name)
-                                        : new_storage(s, tensor.dtype, local, tensor.name);
+    Storage st = streams_weights(index)
+                     ? weight_storage(s, tensor.dtype, local, tensor.name)
+                     : new_storage(s, tensor.dtype, local, tensor.name, -1, nullptr, RowUse::fresh);
     const std::vector<std::uint8_t> bytes = initial_shard_bytes(tensor, i);
     // Fill every segment with its rows' elements, then mark the vectors ready at cycle 0.
     for (std::int64_t t = 0; t < st.tiles; ++t) {
@@ -201,7 +216,8 @@ const Storage& Lowering::lane_broadcast_constant(std::int32_t tensor, std::size_
   TspSchedule& s = sched(t.placement.tsps[position]);
   Shape shape = t.local_shape();
   shape.back() = columns;
-  Storage st = new_storage(s, t.dtype, shape, fmt::format("_{}_x{}", t.name, columns));
+  Storage st = new_storage(s, t.dtype, shape, fmt::format("_{}_x{}", t.name, columns), -1, nullptr,
+                           RowUse::pinned);
   const std::vector<std::uint8_t> bytes = initial_shard_bytes(t, position);
   const std::size_t b = static_cast<std::size_t>(dtype_bytes(t.dtype));
   for (std::int64_t tile = 0; tile < st.tiles; ++tile) {
@@ -296,7 +312,7 @@ Cycle Lowering::copy_vector(TspSchedule& s, const VectorLoc& src, int width, Vec
 }
 
 VectorLoc Lowering::scratch_vector(TspSchedule& s, int width, std::span<const std::int16_t> avoid) {
-  const auto alloc = s.allocate(width, 1, -1, avoid);
+  const auto alloc = s.allocate(width, 1, -1, avoid, RowUse::reusable);
   VectorLoc loc;
   loc.group = alloc.group;
   loc.address = alloc.address;
@@ -308,7 +324,8 @@ const VectorLoc& Lowering::lane_mask(TspSchedule& s, DType dtype, std::int64_t l
   const auto key = std::make_pair(s.tsp().value, lanes * 8 + width);
   auto it = masks_.find(key);
   if (it == masks_.end()) {
-    Storage mask = new_storage(s, dtype, Shape{kLanes}, fmt::format("_mask{}_{}", lanes, width));
+    Storage mask = new_storage(s, dtype, Shape{kLanes}, fmt::format("_mask{}_{}", lanes, width), -1,
+                               nullptr, RowUse::pinned);
     VectorLoc& loc = mask.at(0, 0);
     const std::span<std::uint8_t> row = literal_row(s, loc);
     const std::uint64_t one = one_bits(dtype);
@@ -351,14 +368,37 @@ const Storage& Lowering::zero_padded(const Storage& x, TspSchedule& s, const std
 
 CompileOutput Lowering::run() {
   for (const Tensor& t : graph_.tensors) {
-    if (t.producer < 0 && t.init) load_initial(t);
+    if (t.producer < 0 && t.init) {
+      load_initial(t);
+      hold(graph_.find_tensor(t.name));
+    }
   }
-  for (const Op& op : graph_.ops) {
+  preallocate_outputs();
+  remaining_readers_.resize(graph_.tensors.size());
+  for (std::size_t t = 0; t < graph_.tensors.size(); ++t) {
+    remaining_readers_[t] = static_cast<std::int32_t>(readers_[t].size());
+  }
+  op_finish_.assign(graph_.ops.size(), 0);
+  op_start_.assign(graph_.ops.size(), -1);
+  for (const std::int32_t index : lowering_order()) {
+    const Op& op = graph_.ops[static_cast<std::size_t>(index)];
+    const auto marks = block_marks();
+    set_reuse_horizons(op);
+    for (auto& [id, s] : schedules_) s->begin_span();
     lower(op);
-    Cycle finish = 0;
-    for (const auto& [id, s] : schedules_) finish = std::max(finish, s->last_active_cycle());
-    op_finish_.push_back(finish);
+    after_lowering(op, marks);
+    // The op's own instructions (none for an op fused into its consumer: -1, -1). Schedules
+    // created while lowering it started with an empty span.
+    Cycle first = TspSchedule::kNoSpan;
+    Cycle last = -1;
+    for (const auto& [id, s] : schedules_) {
+      first = std::min(first, s->span_first());
+      last = std::max(last, s->span_last());
+    }
+    op_start_[static_cast<std::size_t>(index)] = first == TspSchedule::kNoSpan ? -1 : first;
+    op_finish_[static_cast<std::size_t>(index)] = last;
   }
+  declare_outputs();
   CompileOutput out;
   out.record.graph = graph_;
   // Output layouts; their segments become declared outputs.
@@ -395,6 +435,8 @@ CompileOutput Lowering::run() {
     last = std::max(last, s->last_active_cycle());
     out.stats.instructions += s->instruction_count();
     out.stats.abc_plane_cycles += s->abc_plane_cycles();
+    out.stats.sram_peak_bytes =
+        std::max(out.stats.sram_peak_bytes, s->sram().peak_rows() * config_.shape.lanes());
   }
   out.bundle.program.source_name = graph_.source_name;
   out.bundle.topology_name = topology_.name();
@@ -426,6 +468,9 @@ CompileOutput Lowering::run() {
   out.stats.mxm_planes = config_.shape.mxm_planes;
   out.stats.tsps_used = static_cast<std::int64_t>(schedules_.size());
   out.stats.op_finish_cycles = op_finish_;
+  out.stats.op_start_cycles = op_start_;
+  out.stats.sram_bytes_per_tsp =
+      std::int64_t{config_.mem_slices()} * config_.shape.mem_rows_per_slice * config_.shape.lanes();
   out.record.predicted_cycles = out.stats.predicted_cycles;
   out.bundle.attachments.push_back(
       {std::string(kCompiledGraphAttachment), encode_compiled_graph(out.record)});

@@ -18,6 +18,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <tuple>
@@ -86,8 +87,10 @@ class Lowering {
   }
   [[noreturn]] void unsupported(const Op& op, const std::string& what) const;
 
+  // Rows for a tensor of `shape`, striped over kStripeGroups slice groups (a graph output's rows
+  // are always pinned: see RowUse).
   Storage new_storage(TspSchedule& s, DType dtype, const Shape& shape, const std::string& name,
-                      int bank = -1, const Storage* like = nullptr);
+                      int bank = -1, const Storage* like = nullptr, RowUse use = RowUse::reusable);
   void load_initial(const Tensor& tensor);
   const Storage& zero_padded(const Storage& x, TspSchedule& s, const std::string& name);
   // A constant row of `dtype` holding 1 in lanes 0 .. lanes-1 and 0 beyond (a SELECT mask), one
@@ -110,6 +113,27 @@ class Lowering {
   std::int32_t rotate_map(TspSchedule& s, std::int64_t j);
 
   void lower(const Op& op);
+  // The order ops are lowered in: critical path first among ready ops (lower/op_order.cpp).
+  [[nodiscard]] std::vector<std::int32_t> lowering_order() const;
+  [[nodiscard]] Cycle estimated_cycles(const Op& op) const;
+
+  // ---- SRAM lifetimes (lower/lifetimes.cpp) ----
+  // The (tsp, block) allocations a tensor's stored vectors are in.
+  std::set<std::pair<std::int32_t, std::int32_t>> blocks_of(std::int32_t tensor);
+  void hold(std::int32_t tensor);
+  void drop(std::int32_t tensor);
+  // The ops whose reads happen when `op` is lowered: op and the element-wise ops fused into it.
+  [[nodiscard]] std::vector<std::int32_t> completed_by(const Op& op) const;
+  // Per TSP, the number of blocks allocated so far.
+  [[nodiscard]] std::map<std::int32_t, std::int32_t> block_marks() const;
+  void set_reuse_horizons(const Op& op);
+  // Holds op's result, drops the inputs it read last, releases what op allocated and nothing
+  // holds (blocks allocated after `marks`).
+  void after_lowering(const Op& op, const std::map<std::int32_t, std::int32_t>& marks);
+  // Rows for every computed graph output, before anything else is allocated.
+  void preallocate_outputs();
+  // Copies any output on undeclared rows to declared ones.
+  void declare_outputs();
   void lower_elementwise(const Op& op);
   // Is op's result taken over by its only reader, an element-wise op (lower/elementwise.cpp)?
   [[nodiscard]] bool fused_into_consumer(const Op& op) const;
@@ -187,8 +211,13 @@ class Lowering {
   std::unique_ptr<Routing> routing_;
   std::map<std::int32_t, std::unique_ptr<TspSchedule>> schedules_;
   std::vector<std::vector<std::optional<Storage>>> storage_;
-  std::vector<std::vector<std::int32_t>> readers_;  // per tensor: the ops reading it, in order
-  std::vector<bool> is_output_;                     // per tensor: a graph output
+  std::vector<std::vector<std::int32_t>> readers_;    // per tensor: the ops reading it, in order
+  std::vector<bool> is_output_;                       // per tensor: a graph output
+  std::map<std::string, std::int32_t> output_names_;  // graph outputs: name -> tensor
+  // Output storages set aside before the first op, until their producer asks for them.
+  std::map<std::pair<std::int32_t, std::int32_t>, Storage> preallocated_;  // (tsp, tensor)
+  std::vector<std::int32_t> remaining_readers_;  // per tensor: reader ops not lowered yet
+  std::map<std::pair<std::int32_t, std::int32_t>, int> block_refs_;  // (tsp, block) -> holders
   std::map<std::tuple<std::int32_t, std::size_t, std::int64_t>, Storage> broadcast_constants_;
   std::map<std::pair<std::int32_t, int>, VectorLoc> zero_vectors_;
   std::deque<Storage> cleaned_;  // keeps derived copies alive (stable addresses)
@@ -198,7 +227,8 @@ class Lowering {
   std::map<std::pair<std::int32_t, std::int32_t>, Cycle> last_receive_;  // (tsp, port)
   std::map<std::pair<std::int32_t, int>, PlaneState> planes_;            // (tsp, MXM plane)
   SendSchedule send_rows_;
-  std::vector<Cycle> op_finish_;
+  std::vector<Cycle> op_start_;   // per op: its first instruction's issue cycle (-1: none)
+  std::vector<Cycle> op_finish_;  // per op: the last cycle one of its instructions is active
   std::int64_t temp_counter_ = 0;
 };
 

@@ -51,9 +51,9 @@ Storage Lowering::transpose_block(TspSchedule& s, const Storage& x, const std::s
   }
   const std::int32_t bank_rows = config_.shape.rows_per_bank();
   auto one_bank = [&](int w, std::int32_t rows, std::span<const std::int16_t> avoid) {
-    auto alloc = s.allocate(w, rows, 0, avoid);
+    auto alloc = s.allocate(w, rows, 0, avoid, RowUse::fresh);
     if (alloc.address / bank_rows != (alloc.address + rows - 1) / bank_rows) {
-      alloc = s.allocate(w, rows, 1, avoid);
+      alloc = s.allocate(w, rows, 1, avoid, RowUse::fresh);
     }
     return alloc;
   };
@@ -91,7 +91,7 @@ Storage Lowering::transpose_block(TspSchedule& s, const Storage& x, const std::s
   diagonals.erase(std::unique(diagonals.begin(), diagonals.end()), diagonals.end());
   const auto rows = static_cast<std::int32_t>(diagonals.size());
   auto map_segment = [&](std::int32_t base, bool gather, const std::string& seg_name) {
-    const auto alloc = s.allocate(2, rows, -1, west);
+    const auto alloc = s.allocate(2, rows, -1, west, RowUse::fresh);
     DataSegment seg =
         segment_at(s, alloc, seg_name, DType::i16, rows, static_cast<std::int32_t>(kLanes));
     seg.initialized = true;
@@ -148,6 +148,7 @@ Storage Lowering::transpose_block(TspSchedule& s, const Storage& x, const std::s
       gather.instr.operands[1] = stream_placeholder();
       gather.operand_value[1] = static_cast<std::int8_t>(gmap_value);
       gather.mem_slice = s_slice;
+      gather.mem_address = stage.address;
       gather.mem_bank = s.bank_of(stage.address);
       cb.op(gather);
       // PERMUTE at the west SXM: lane l to lane (l + j) mod 320.
@@ -186,6 +187,7 @@ Storage Lowering::transpose_block(TspSchedule& s, const Storage& x, const std::s
       scatter.instr.operands[1] = stream_placeholder();
       scatter.operand_value[1] = static_cast<std::int8_t>(smap_value);
       scatter.mem_slice = y_slice;
+      scatter.mem_address = result.address;
       scatter.mem_write = true;
       scatter.mem_bank = s.bank_of(result.address);
       scatter.mem_write_delay = t_scatter.skew_cycles + t_scatter.func_delay_cycles;

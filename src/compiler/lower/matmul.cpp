@@ -141,7 +141,8 @@ Storage Lowering::weight_storage(TspSchedule& s, DType dtype, const Shape& shape
         group.width = static_cast<std::int8_t>(width);
         group.slices[0] = static_cast<std::int16_t>(h * m + g);
         if (width == 2) group.slices[1] = static_cast<std::int16_t>(h * m + (g + m / 2) % m);
-        const auto alloc = s.allocate_like(group, static_cast<std::int32_t>(rows.size()), -1);
+        const auto alloc =
+            s.allocate_like(group, static_cast<std::int32_t>(rows.size()), -1, RowUse::fresh);
         const std::int32_t index = s.add_segment(
             segment_at(s, alloc, fmt::format("{}_t{}_{}{}", name, nt, h == 0 ? 'w' : 'e', g), dtype,
                        static_cast<std::int32_t>(rows.size()),

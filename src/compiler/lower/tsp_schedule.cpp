@@ -22,15 +22,11 @@ constexpr Cycle kDiagonalBias = 4096;
 }  // namespace
 
 TspSchedule::TspSchedule(TspId tsp, const ChipConfig& config)
-    : tsp_(tsp), config_(config), queues_(all_queues(config.shape)) {
+    : tsp_(tsp), config_(config), queues_(all_queues(config.shape)), sram_(tsp, config) {
   queue_busy_.resize(queues_.size());
   alu_landings_.resize(static_cast<std::size_t>(config.shape.vxm_alus));
   alu_holds_.resize(static_cast<std::size_t>(config.shape.vxm_alus));
   mem_ports_.resize(static_cast<std::size_t>(config_.mem_slices()));
-  slices_.resize(static_cast<std::size_t>(config_.mem_slices()));
-  for (auto& s : slices_) {
-    s.next_free = {0, config_.shape.mem_rows_per_slice};
-  }
   emitted_.resize(queues_.size());
 }
 
@@ -52,84 +48,16 @@ int TspSchedule::slice_position(int slice) const {
 // ---- SRAM
 // -----------------------------------------------------------------------------------------
 
-TspSchedule::Allocation TspSchedule::allocate(int width, std::int32_t rows, int bank,
-                                              std::span<const std::int16_t> avoid) {
-  const int slices = config_.mem_slices();
-  TSPEMU_ASSERT(width >= 1 && width <= kMaxGroupWidth && rows >= 1, "allocation size");
-  // Try every starting slice from the cursor on: the first group with room wins.
-  for (int attempt = 0; attempt < slices; ++attempt) {
-    SliceGroup group;
-    group.width = static_cast<std::int8_t>(width);
-    const int first = (slice_cursor_ + attempt) % slices;
-    for (int k = 0; k < width; ++k) {
-      group.slices[static_cast<std::size_t>(k)] = static_cast<std::int16_t>((first + k) % slices);
-    }
-    // A group stays in one hemisphere: its byte planes travel together, in one direction, to or
-    // from the VXM between the hemispheres.
-    const int m = config_.shape.mem_slices_per_hemisphere;
-    if (first / m != (first + width - 1) / m || first + width > slices) continue;
-    bool avoided = false;
-    for (int k = 0; k < width; ++k) {
-      avoided = avoided || std::find(avoid.begin(), avoid.end(),
-                                     group.slices[static_cast<std::size_t>(k)]) != avoid.end();
-    }
-    if (avoided) continue;
-    const std::optional<std::int32_t> address = reserve_rows(group, rows, bank);
-    if (!address) continue;
-    slice_cursor_ = (first + width) % slices;
-    return {group, *address};
-  }
-  if (bank != -1) return allocate(width, rows, -1, avoid);
-  throw ScheduleError(fmt::format("SRAM is full on tsp {}: no {} slice(s) have {} free rows left",
-                                  tsp_.value, width, rows),
-                      ErrorContext{.tsp = tsp_.value});
-}
-
-TspSchedule::Allocation TspSchedule::allocate_like(const SliceGroup& like, std::int32_t rows,
-                                                   int bank) {
-  const std::optional<std::int32_t> address = reserve_rows(like, rows, bank);
-  if (!address) return allocate(like.width, rows, bank);
-  return {like, *address};
-}
-
-// Bank 0 and unbanked requests take the lowest free rows of every slice of the group (bump pointer
-// upwards), bank 1 requests the highest (downwards), so the two ends never meet silently.
-std::optional<std::int32_t> TspSchedule::reserve_rows(const SliceGroup& group, std::int32_t rows,
-                                                      int bank) {
-  const std::int32_t bank_rows = config_.shape.rows_per_bank();
-  std::int32_t low = 0;
-  std::int32_t high = config_.shape.mem_rows_per_slice;
-  for (int k = 0; k < group.width; ++k) {
-    const auto& s = slices_[static_cast<std::size_t>(group.slices[static_cast<std::size_t>(k)])];
-    low = std::max(low, s.next_free[0]);
-    high = std::min(high, s.next_free[1]);
-  }
-  std::optional<std::int32_t> address;
-  if (bank == 1) {
-    if (high - rows >= std::max(low, bank_rows)) address = high - rows;
-  } else if (bank == 0) {
-    if (low + rows <= std::min(high, bank_rows)) address = low;
-  } else if (low + rows <= high) {
-    address = low;
-  }
-  if (!address) return std::nullopt;
-  for (int k = 0; k < group.width; ++k) {
-    auto& s = slices_[static_cast<std::size_t>(group.slices[static_cast<std::size_t>(k)])];
-    if (bank == 1) {
-      s.next_free[1] = *address;
-    } else {
-      s.next_free[0] = *address + rows;
-    }
-  }
-  return address;
-}
-
 std::int32_t TspSchedule::add_lane_map(LaneMap map) {
   maps_.push_back(std::move(map));
   return static_cast<std::int32_t>(maps_.size() - 1);
 }
 
 std::int32_t TspSchedule::add_segment(DataSegment segment) {
+  const QueueId& first = segment.at.slices.at(0);
+  const int slice = config_.slice_index(first.hemisphere, first.index);
+  const std::int32_t block = sram_.block_at(slice, segment.at.address);
+  declared_.push_back(block < 0 || !sram_.reused(block));
   data_.push_back(std::move(segment));
   return static_cast<std::int32_t>(data_.size() - 1);
 }
@@ -375,8 +303,10 @@ void TspSchedule::commit(const Chain& chain, const Placement& placement) {
                                                                         issue + op.occupancy);
     }
     if (op.mem_slice >= 0) {
-      mem_reserve(op.mem_slice, op.mem_write ? issue + op.mem_write_delay : issue, op.mem_write,
-                  op.mem_bank);
+      const Cycle cycle = op.mem_write ? issue + op.mem_write_delay : issue;
+      mem_reserve(op.mem_slice, cycle, op.mem_write, op.mem_bank);
+      const std::int32_t block = sram_.block_at(op.mem_slice, op.mem_address);
+      if (block >= 0) sram_.touch(block, cycle);
     }
     Instruction instr = op.instr;
     instr.issue_cycle = issue;
@@ -409,6 +339,8 @@ void TspSchedule::commit(const Chain& chain, const Placement& placement) {
     }
     const OpTiming& timing = config_.timing.of(instr);
     last_active_ = std::max(last_active_, issue + timing.skew_cycles + timing.func_delay_cycles);
+    span_first_ = std::min(span_first_, issue);
+    span_last_ = std::max(span_last_, issue + timing.skew_cycles + timing.func_delay_cycles);
     ++instruction_count_;
     if (instr.opcode == Opcode::abc) abc_plane_cycles_ += instr.dtype == DType::f16 ? 2 : 1;
     emitted_[static_cast<std::size_t>(q)].push_back(instr);
@@ -452,9 +384,21 @@ std::string footprint(const Chain& chain) {
 
 }  // namespace
 
+Cycle TspSchedule::after_write_floors(const Chain& chain, Cycle earliest) const {
+  for (const ChainOp& op : chain.ops) {
+    if (op.mem_slice < 0 || !op.mem_write) continue;
+    const std::int32_t block = sram_.block_at(op.mem_slice, op.mem_address);
+    if (block >= 0) {
+      earliest =
+          std::max(earliest, sram_.write_floor(block) + 1 - (op.offset + op.mem_write_delay));
+    }
+  }
+  return earliest;
+}
+
 Placement TspSchedule::place(const Chain& chain, Cycle earliest) {
   Placement placement;
-  Cycle anchor = std::max<Cycle>(earliest, 0);
+  Cycle anchor = std::max<Cycle>(after_write_floors(chain, earliest), 0);
   for (const ChainOp& op : chain.ops) anchor = std::max(anchor, -op.offset);
   const std::string key = footprint(chain);
   const auto known = searched_.find(key);
@@ -503,7 +447,9 @@ TspProgram TspSchedule::finish() const {
         [](const Instruction& a, const Instruction& b) { return a.issue_cycle < b.issue_cycle; });
     program.queues.push_back(std::move(queue));
   }
-  program.data = data_;
+  for (std::size_t d = 0; d < data_.size(); ++d) {
+    if (declared_[d]) program.data.push_back(data_[d]);
+  }
   program.maps = maps_;
   return program;
 }

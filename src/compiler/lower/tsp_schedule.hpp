@@ -36,20 +36,14 @@
 
 #include "common/ids.hpp"
 #include "compiler/lower/busy_intervals.hpp"
+#include "compiler/lower/sram_allocator.hpp"
 #include "isa/chip_config.hpp"
 #include "isa/program.hpp"
 
 namespace tspemu::detail {
 
-inline constexpr int kMaxGroupWidth = 4;
 // The widest stream value a chain carries: an LW reads up to 32 consecutive streams.
 inline constexpr int kMaxValueWidth = 32;
-
-// Global MEM slice numbering: W0..W(M-1) = 0..M-1, E0..E(M-1) = M..2M-1 (ChipConfig::slice_index).
-struct SliceGroup {
-  std::array<std::int16_t, kMaxGroupWidth> slices{};  // byte plane k in slices[k]
-  std::int8_t width = 1;
-};
 
 // A stored vector (all byte planes) and the cycle from which a READ of it may issue.
 struct VectorLoc {
@@ -79,8 +73,10 @@ struct ChainOp {
   // A VXM op read through its ALU register: the last cycle (relative to the anchor) it is read;
   // its register is held from its landing until then. -1: nobody reads the register.
   Cycle alu_hold_until = -1;
-  // MEM access: slice (global), read (at offset) or write (landing at offset + write_delay).
+  // MEM access: slice (global), read (at offset) or write (landing at offset + write_delay), of
+  // the allocation holding row mem_address (the row itself, or a GATHER's/SCATTER's base).
   int mem_slice = -1;
+  std::int32_t mem_address = 0;
   bool mem_write = false;
   int mem_bank = 0;
   int mem_write_delay = 1;
@@ -121,24 +117,34 @@ class TspSchedule {
   [[nodiscard]] QueueId slice_queue(int slice) const;
   [[nodiscard]] int bank_of(std::int32_t address) const { return config_.bank_of(address); }
 
-  // ---- SRAM ----
-  // `rows` consecutive addresses in `width` distinct slices (one per byte plane), chosen
-  // round-robin over the chip so that tensors spread over slices; bank 0 or 1 if asked for one,
-  // else the lower free range. Throws ScheduleError when the SRAM is full.
-  struct Allocation {
-    SliceGroup group;
-    std::int32_t address = 0;
-  };
+  // ---- SRAM (lower/sram_allocator.hpp) ----
+  using Allocation = detail::Allocation;
   // Slices in `avoid` are not used (an operand that must be read in the same cycle as another).
   Allocation allocate(int width, std::int32_t rows, int bank = -1,
-                      std::span<const std::int16_t> avoid = {});
-  // The same slices as `like`, in the other bank when possible (ping-pong buffers).
-  Allocation allocate_like(const SliceGroup& like, std::int32_t rows, int bank);
+                      std::span<const std::int16_t> avoid = {}, RowUse use = RowUse::pinned) {
+    return sram_.allocate(width, rows, bank, avoid, use);
+  }
+  // The same slices as `like` when they have room (ping-pong buffers, weight layouts).
+  Allocation allocate_like(const SliceGroup& like, std::int32_t rows, int bank,
+                           RowUse use = RowUse::pinned) {
+    return sram_.allocate_like(like, rows, bank, use);
+  }
+  [[nodiscard]] SramAllocator& sram() { return sram_; }
+  [[nodiscard]] const SramAllocator& sram() const { return sram_; }
+  // The live allocation holding a stored vector, or -1 (lower/sram_allocator.hpp).
+  [[nodiscard]] std::int32_t block_of(const VectorLoc& loc) const {
+    return sram_.block_at(loc.group.slices[0], loc.address);
+  }
 
   // Adds a lane map (PERMUTE/DISTRIBUTE); returns its index in the program's maps.
   std::int32_t add_lane_map(LaneMap map);
-  // Adds a data segment; returns its index.
+  // Adds a data segment; returns its index. A segment over reused rows (an earlier allocation's)
+  // is kept for the compiler's bookkeeping but not declared in the program: declared data never
+  // overlaps.
   std::int32_t add_segment(DataSegment segment);
+  [[nodiscard]] bool segment_declared(std::int32_t index) const {
+    return declared_.at(static_cast<std::size_t>(index));
+  }
   [[nodiscard]] DataSegment& segment(std::int32_t index) {
     return data_.at(static_cast<std::size_t>(index));
   }
@@ -153,6 +159,15 @@ class TspSchedule {
   // The last cycle at which anything happens: max over emitted instructions of the issue cycle and
   // the result-landing cycle. -1 if nothing was emitted.
   [[nodiscard]] Cycle last_active_cycle() const { return last_active_; }
+  // The instructions emitted since begin_span(): the first one's issue cycle and the last cycle
+  // any of them is active (first > last: none).
+  void begin_span() {
+    span_first_ = kNoSpan;
+    span_last_ = -1;
+  }
+  [[nodiscard]] Cycle span_first() const { return span_first_; }
+  [[nodiscard]] Cycle span_last() const { return span_last_; }
+  static constexpr Cycle kNoSpan = Cycle{1} << 62;
   [[nodiscard]] std::int64_t instruction_count() const { return instruction_count_; }
   [[nodiscard]] std::int64_t abc_plane_cycles() const { return abc_plane_cycles_; }
 
@@ -160,12 +175,9 @@ class TspSchedule {
   [[nodiscard]] TspProgram finish() const;
 
  private:
-  struct SliceState {
-    std::array<std::int32_t, 2> next_free{};  // next free address per bank
-  };
-  // Rows [address, address + rows) in every slice of the group, in the bank asked for (-1: any);
-  // nothing if they do not fit.
-  std::optional<std::int32_t> reserve_rows(const SliceGroup& group, std::int32_t rows, int bank);
+  // The earliest anchor >= earliest at which every WRITE of the chain lands after the write floor
+  // of the allocation it writes (lower/sram_allocator.hpp).
+  [[nodiscard]] Cycle after_write_floors(const Chain& chain, Cycle earliest) const;
   // True if the chain fits at `anchor`. Otherwise `retry` is the smallest anchor that could (a busy
   // queue's next free cycle minus the op's offset; anchor + 1 for ports and streams): every anchor
   // before it fails on the same resource, so the search may jump there.
@@ -197,12 +209,14 @@ class TspSchedule {
   // schedule, and compile time would grow as the square of the vectors (issue 12). Placements are
   // exactly those of a plain search from `earliest`.
   std::unordered_map<std::string, std::pair<Cycle, Cycle>> searched_;
-  std::vector<SliceState> slices_;
-  int slice_cursor_ = 0;
+  SramAllocator sram_;
   std::vector<std::vector<Instruction>> emitted_;  // per queue index
   std::vector<DataSegment> data_;
+  std::vector<bool> declared_;  // per segment
   std::vector<LaneMap> maps_;
   Cycle last_active_ = -1;
+  Cycle span_first_ = kNoSpan;
+  Cycle span_last_ = -1;
   std::int64_t instruction_count_ = 0;
   std::int64_t abc_plane_cycles_ = 0;
 };
