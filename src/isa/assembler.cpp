@@ -812,6 +812,7 @@ class Assembler {
             check_op_types(*info, instruction.dtype, instruction.src_dtype, instruction.saturate)) {
       fail(mnemonic, *message);
     }
+    if (auto message = check_alu_class(instruction, queue_id_, shape_)) fail(mnemonic, *message);
     if (instruction.dtype == DType::none && info->dtype_rule == DtypeRule::optional) {
       instruction.dtype = info->default_dtype;
     }

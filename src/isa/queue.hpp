@@ -28,6 +28,12 @@ namespace tspemu {
 [[nodiscard]] constexpr QueueId vxm_queue(int alu) {
   return QueueId{QueueKind::vxm, Hemisphere::west, static_cast<std::int16_t>(alu)};
 }
+// The VXM's ALUs are a 4 x 4 mesh per lane (ALU = 4 x row + rank) of 8 "large" and 8 "small" ALUs
+// in a checkerboard: large are 0, 2, 5, 7, 8, 10, 13, 15 (GroqAPI's VXM topology figure). A VXM
+// of another size (a "what if" chip) continues the checkerboard row by row.
+[[nodiscard]] constexpr bool is_large_alu(int alu) {
+  return (alu / 4 + alu % 4) % 2 == 0;
+}
 [[nodiscard]] constexpr QueueId sxm_queue(Hemisphere hemisphere, int unit) {
   return QueueId{QueueKind::sxm, hemisphere, static_cast<std::int16_t>(unit)};
 }

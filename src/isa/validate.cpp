@@ -137,6 +137,24 @@ std::optional<std::string> check_op_queue(const OpInfo& info, QueueId queue,
                      allowed);
 }
 
+bool needs_large_alu(const Instruction& instruction) {
+  return instruction.opcode == Opcode::cvt && instruction.src_dtype == DType::f32 &&
+         instruction.dtype == DType::f16;
+}
+
+std::optional<std::string> check_alu_class(const Instruction& instruction, QueueId queue,
+                                           const ChipShape& shape) {
+  if (queue.kind != QueueKind::vxm || !needs_large_alu(instruction) || is_large_alu(queue.index)) {
+    return std::nullopt;
+  }
+  std::string large;
+  for (int alu = 0; alu < shape.vxm_alus; ++alu) {
+    if (!is_large_alu(alu)) continue;
+    large += large.empty() ? fmt::format("VXM{}", alu) : fmt::format(", {}", alu);
+  }
+  return fmt::format("CVT.f16.f32 needs a large VXM ALU ({}), not {}", large, queue_name(queue));
+}
+
 std::optional<std::string> check_op_types(const OpInfo& info, DType dtype, DType src_dtype,
                                           bool saturate) {
   const bool two_types = info.src_dtypes != 0;
@@ -450,6 +468,7 @@ std::optional<Problem> check_instruction(const Instruction& instruction, QueueId
           check_op_types(info, instruction.dtype, instruction.src_dtype, instruction.saturate)) {
     return Problem{-1, *message};
   }
+  if (auto message = check_alu_class(instruction, queue, shape)) return Problem{-1, *message};
   if (info.dtype_rule == DtypeRule::optional && info.default_dtype != DType::none &&
       instruction.dtype == DType::none) {
     return Problem{-1, fmt::format("{} without its type (the assembler stores {})", info.mnemonic,

@@ -35,6 +35,11 @@ enum class DataPart : int { name, dtype, shape, at, address, init };
 // ADD.f16 (integer types only)". src_dtype is CVT's source type (DType::none otherwise).
 [[nodiscard]] std::optional<std::string> check_op_types(const OpInfo& info, DType dtype,
                                                         DType src_dtype, bool saturate);
+// Ops only a large VXM ALU executes (an fp32 -> fp16 cast: GroqAPI's linear-layer notebook) on a
+// small one: "CVT.f16.f32 needs a large VXM ALU (VXM0, 2, 5, 7, 8, 10, 13, 15), not VXM3".
+[[nodiscard]] bool needs_large_alu(const Instruction& instruction);
+[[nodiscard]] std::optional<std::string> check_alu_class(const Instruction& instruction,
+                                                         QueueId queue, const ChipShape& shape);
 // Every operand against its role, plus the cross-operand rules (ROTATE/TRANSPOSE/LW counts, f16
 // ABC planes, map sizes, the chip edges). Assumes check_op_queue and check_op_types passed.
 [[nodiscard]] std::optional<Problem> check_operands(const Instruction& instruction, QueueId queue,

@@ -8,6 +8,7 @@
 #include "common/error.hpp"
 #include "isa/op_table.hpp"
 #include "isa/queue.hpp"
+#include "isa/validate.hpp"
 
 namespace tspemu::detail {
 
@@ -190,7 +191,9 @@ bool TspSchedule::fits(const Chain& chain, Cycle anchor, Placement& out, Cycle& 
     const bool holds = op.alu_hold_until >= 0;
     if (op.any_vxm_alu) {
       Cycle soonest = std::numeric_limits<Cycle>::max();
+      const bool large_only = needs_large_alu(op.instr);
       for (int alu = 0; alu < config_.shape.vxm_alus; ++alu) {
+        if (large_only && !is_large_alu(alu)) continue;
         const int q = queue_index(vxm_queue(alu));
         if (!queue_free(q, issue, op.occupancy) || clash(q, issue, issue + op.occupancy)) {
           soonest = std::min(soonest, jump(q));
@@ -354,8 +357,9 @@ std::string footprint(const Chain& chain) {
   std::string key;
   auto put = [&key](std::int64_t v) { key.append(reinterpret_cast<const char*>(&v), sizeof v); };
   for (const ChainOp& op : chain.ops) {
+    // Any VXM ALU: -1, or -2 when only a large one will do.
     put(op.any_vxm_alu
-            ? -1
+            ? (needs_large_alu(op.instr) ? -2 : -1)
             : (static_cast<std::int64_t>(op.queue.kind) << 24) |
                   (static_cast<std::int64_t>(op.queue.hemisphere) << 16) | op.queue.index);
     put(op.offset);

@@ -36,17 +36,8 @@ mkdir -p "$OUT"
 RESULTS="$OUT/results.md"
 : >"$RESULTS"
 
-say() { echo "$*" | tee -a "$RESULTS"; }
-
-# json FILE KEY: a top-level value of a JSON report ("" if absent or unreadable).
-json() {
-  python3 -c 'import json,sys
-try:
-    v = json.load(open(sys.argv[1])).get(sys.argv[2], "")
-except Exception:
-    v = ""
-print(v)' "$1" "$2"
-}
+# shellcheck source=tests/bench/compiler/bench_lib.sh
+source "$ROOT/tests/bench/compiler/bench_lib.sh"
 
 # compile NAME GRAPH TOPOLOGY: compile with a report; sets STATUS (ok, timeout, failed: <msg>).
 compile() {

@@ -64,13 +64,19 @@ TEST(TspSchedule, AQueueIssuesOncePerCycleAndStaysBusyForItsOccupancy) {
   EXPECT_EQ(issues, (std::vector<Cycle>{0, 5, 13, 14}));  // emitted in issue order
 }
 
-TEST(TspSchedule, AnyVxmAluTakesTheFirstFreeOfSixteen) {
-  TspSchedule s(TspId{0}, default_chip());
+// A chain of one op on whichever VXM ALU is free.
+Chain any_alu_op(const Instruction& instr) {
   Chain chain;
   ChainOp op;
   op.any_vxm_alu = true;
-  op.instr.opcode = Opcode::nop;
+  op.instr = instr;
   chain.ops.push_back(op);
+  return chain;
+}
+
+TEST(TspSchedule, AnyVxmAluTakesTheFirstFreeOfSixteen) {
+  TspSchedule s(TspId{0}, default_chip());
+  const Chain chain = any_alu_op(Instruction{});
   for (int i = 0; i < 16; ++i) {
     const Placement p = s.place(chain, 3);
     EXPECT_EQ(p.anchor, 3);
@@ -79,6 +85,26 @@ TEST(TspSchedule, AnyVxmAluTakesTheFirstFreeOfSixteen) {
   const Placement p = s.place(chain, 3);
   EXPECT_EQ(p.anchor, 4);
   EXPECT_EQ(p.op_queue_index[0], s.queue_index(vxm_queue(0)));
+}
+
+TEST(TspSchedule, AnFp32ToFp16CastTakesOnlyTheLargeAlus) {
+  TspSchedule s(TspId{0}, default_chip());
+  Instruction cvt;
+  cvt.opcode = Opcode::cvt;
+  cvt.dtype = DType::f16;
+  cvt.src_dtype = DType::f32;
+  Chain chain = any_alu_op(cvt);
+  for (const int alu : {0, 2, 5, 7, 8, 10, 13, 15}) {
+    const Placement p = s.place(chain, 3);
+    EXPECT_EQ(p.anchor, 3);
+    EXPECT_EQ(p.op_queue_index[0], s.queue_index(vxm_queue(alu)));
+  }
+  // The small ALUs are still free at 3, but a cast from fp32 to fp16 waits for a large one.
+  EXPECT_EQ(s.place(chain, 3).anchor, 4);
+  chain.ops[0].instr.src_dtype = DType::i32;  // any ALU converts from i32
+  const Placement p = s.place(chain, 3);
+  EXPECT_EQ(p.anchor, 3);
+  EXPECT_EQ(p.op_queue_index[0], s.queue_index(vxm_queue(1)));
 }
 
 // A chain with one MEM access on slice `slice` of `bank`.
