@@ -1,5 +1,6 @@
 #include "topo/link.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 namespace tspemu {
@@ -27,6 +28,18 @@ LinkClassTable default_link_classes() {
   // All three classes start from the measured intra-node figures (see LinkParams): nothing
   // published distinguishes them, and inventing a difference would look like data.
   return {LinkParams{}, LinkParams{}, LinkParams{}};
+}
+
+LinkParams inter_rack_link_params(double clock_mhz) {
+  LinkParams p;
+  const LinkParams intra;
+  p.latency_cycles = static_cast<Cycle>(std::llround(kInterRackHopNs * clock_mhz / 1000.0));
+  p.latency_min_cycles = p.latency_cycles - (intra.latency_cycles - intra.latency_min_cycles);
+  p.latency_max_cycles = p.latency_cycles + (intra.latency_max_cycles - intra.latency_cycles);
+  p.latency_min_cycles = std::max<Cycle>(p.latency_min_cycles, kMinLatencyCycles);
+  p.latency_cycles = std::max(p.latency_cycles, p.latency_min_cycles);
+  p.latency_max_cycles = std::max(p.latency_max_cycles, p.latency_cycles);
+  return p;
 }
 
 Cycle vector_serialisation_cycles(const LinkParams& params, double clock_mhz) {

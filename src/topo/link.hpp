@@ -44,6 +44,15 @@ struct LinkParams {
 using LinkClassTable = std::array<LinkParams, kLinkClassCount>;
 [[nodiscard]] LinkClassTable default_link_classes();
 
+// The published per-hop latency of the multi-rack network: 722 ns, pipelined (ISCA'22, "A
+// Software-defined Tensor Streaming Multiprocessor for Large-scale Machine Learning": a 256-TSP
+// Dragonfly's 3-hop all-reduce takes 3 x 722 ns). Generated multi-rack machines give it to their
+// inter-rack (`optical`) class, at the chip's clock (650 cycles at 900 MHz), with the intra-node
+// links' jitter spread (-8 .. +11 cycles) around it: what a file writes in [link_class.optical]
+// still wins.
+inline constexpr double kInterRackHopNs = 722.0;
+[[nodiscard]] LinkParams inter_rack_link_params(double clock_mhz);
+
 // Limits the loader enforces (inclusive unless noted); topologies/README.md repeats them.
 inline constexpr Cycle kMinLatencyCycles = 1;
 inline constexpr Cycle kMaxLatencyCycles = 1'000'000'000;

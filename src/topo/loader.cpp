@@ -137,8 +137,7 @@ void read_link_params(const TomlReader& r, LinkParams& p) {
   r.fail_table(message);
 }
 
-LinkClassTable read_link_classes(const TomlReader& top) {
-  LinkClassTable classes = default_link_classes();
+LinkClassTable read_link_classes(const TomlReader& top, LinkClassTable classes) {
   const toml::table* table = top.table("link_class");
   if (table == nullptr) return classes;
   const TomlReader r(*table, "link_class", "in [link_class]", top.file(),
@@ -455,7 +454,6 @@ Topology load_topology_from_string(std::string_view text, const std::string& nam
   std::string name = top.string("name").value_or(stem_of(file));
   (void)top.string("description");  // free text; type-checked only
   ChipParams chip = read_chip(top);
-  const LinkClassTable classes = read_link_classes(top);
 
   if (const toml::table* generator = top.table("generator")) {
     for (std::string_view key : {"port_plan", "tsp", "link"}) {
@@ -467,10 +465,17 @@ Topology load_topology_from_string(std::string_view text, const std::string& nam
       }
     }
     const GeneratorParams params = read_generator(top, *generator, chip);
+    LinkClassTable defaults = default_link_classes();
+    if (params.kind == GeneratorKind::dragonfly) {
+      defaults[static_cast<std::size_t>(LinkClass::optical)] =
+          inter_rack_link_params(chip.clock_mhz);
+    }
+    const LinkClassTable classes = read_link_classes(top, defaults);
     GeneratedMachine m = generate_machine(params, chip, classes);
     return Topology::assemble(std::move(name), std::move(chip), classes, m.port_plan,
                               std::move(m.tsps), std::move(m.links));
   }
+  const LinkClassTable classes = read_link_classes(top, default_link_classes());
   const std::optional<PortPlan> plan = read_port_plan(top, chip);
   std::vector<TspInfo> tsps = read_tsps(top);
   std::vector<Link> links = read_links(top, chip, classes, plan, tsps.size());

@@ -230,5 +230,59 @@ inter_rack_class = "optical"
   EXPECT_EQ(t.links().front().params.latency_cycles, 217);
 }
 
+TEST(Generator, InterRackLinksHaveThePublishedPerHopLatency) {
+  // 722 ns per hop (ISCA'22) at the chip's clock, with the intra-node jitter spread around it; the
+  // links inside racks keep the intra-node figures. Only multi-rack machines: a lone rack's global
+  // links have no published latency.
+  const Topology t = load_topology_from_string(R"(
+[generator]
+kind = "dragonfly"
+racks = 3
+)",
+                                               "df.toml");
+  const Link& inter = t.links().back();
+  EXPECT_EQ(inter.cls, LinkClass::optical);
+  EXPECT_EQ(inter.params.latency_cycles, 650);
+  EXPECT_EQ(inter.params.latency_min_cycles, 642);
+  EXPECT_EQ(inter.params.latency_max_cycles, 661);
+  for (const Link& l : t.links()) {
+    if (l.cls != LinkClass::optical) {
+      EXPECT_EQ(l.params.latency_cycles, 217);
+    }
+  }
+  const Topology ghz = load_topology_from_string(R"(
+[chip]
+clock_mhz = 1000.0
+[generator]
+kind = "dragonfly"
+racks = 2
+)",
+                                                 "df.toml");
+  EXPECT_EQ(ghz.links().back().params.latency_cycles, 722);
+  // A file's own class table wins key by key.
+  const Topology mine = load_topology_from_string(R"(
+[link_class.optical]
+latency_min_cycles = 600
+[generator]
+kind = "dragonfly"
+racks = 2
+)",
+                                                  "df.toml");
+  EXPECT_EQ(mine.links().back().params.latency_min_cycles, 600);
+  EXPECT_EQ(mine.links().back().params.latency_cycles, 650);
+  // With inter_rack_class = "global" the inter-rack links are global links: 217.
+  const Topology global = load_topology_from_string(R"(
+[generator]
+kind = "dragonfly"
+racks = 2
+inter_rack_class = "global"
+)",
+                                                    "df.toml");
+  EXPECT_EQ(global.links().back().params.latency_cycles, 217);
+  // A lone rack: every class at the intra-node figures.
+  const Topology rack = load_topology_from_string("[generator]\nkind = \"rack\"\n", "r.toml");
+  EXPECT_EQ(rack.link_classes()[static_cast<std::size_t>(LinkClass::optical)].latency_cycles, 217);
+}
+
 }  // namespace
 }  // namespace tspemu
