@@ -1139,8 +1139,9 @@ void Engine::Impl::execute_item(ExecItem& item, Effect* effects) {
       // The buffer as of the operand cycle; installed when IW completes (double-buffered). Only
       // this plane's weight unit touches its staging queue in this phase.
       auto& staged = staged_[static_cast<std::size_t>(q.id.index)];
-      staged.push_back(std::make_unique<std::array<Vector, kMxmRows>>(
-          planes_[static_cast<std::size_t>(q.id.index)].buffer));
+      const auto& buffer = planes_[static_cast<std::size_t>(q.id.index)].buffer;
+      staged.push_back(buffer ? std::make_unique<std::array<Vector, kMxmRows>>(*buffer)
+                              : std::make_unique<std::array<Vector, kMxmRows>>());
       Effect& e = add_effect(item, effects, Effect::Kind::install);
       e.unit = q.id.index;
       return;
@@ -1357,10 +1358,12 @@ void Engine::Impl::land(Cycle cycle, std::vector<Effect>& effects) {
         }
         break;
       }
-      case Effect::Kind::weight_row:
-        planes_[static_cast<std::size_t>(e.unit)].buffer[static_cast<std::size_t>(e.index)] =
-            pool_[e.vecs[0]];
+      case Effect::Kind::weight_row: {
+        auto& buffer = planes_[static_cast<std::size_t>(e.unit)].buffer;
+        if (!buffer) buffer = std::make_unique<std::array<Vector, kMxmRows>>();
+        (*buffer)[static_cast<std::size_t>(e.index)] = pool_[e.vecs[0]];
         break;
+      }
       case Effect::Kind::c2c_send: {
         const Instruction& instr = instruction_at(e.queue, e.instruction);
         const OpTiming& timing = decoded_at(e.queue, e.instruction).timing;

@@ -40,7 +40,7 @@ class Sram {
   // True if the row was written or declared zero-filled.
   [[nodiscard]] bool initialised(int slice, int row) const {
     const auto& bits = written_[static_cast<std::size_t>(slice)];
-    return ((bits[static_cast<std::size_t>(row) >> 6] >> (row & 63)) & 1U) != 0;
+    return !bits.empty() && ((bits[static_cast<std::size_t>(row) >> 6] >> (row & 63)) & 1U) != 0;
   }
   // The row's bytes; nullptr if no page holds it (an initialised row without a page reads as
   // zero). Does not check initialised().
@@ -79,7 +79,8 @@ class Sram {
   int rows_;
   bool timing_only_;
   std::size_t touched_pages_ = 0;
-  std::vector<std::vector<std::uint64_t>> written_;        // [slice][row / 64]
+  std::vector<std::uint64_t>& written_bits(int slice);
+  std::vector<std::vector<std::uint64_t>> written_;        // [slice][row / 64]; empty: none
   std::vector<std::vector<std::unique_ptr<Page>>> pages_;  // [slice][page], sized on first write
 };
 

@@ -13,11 +13,12 @@ const Vector kZeroVector{};
 StreamFile::StreamFile(int positions, int streams_per_direction, Mode mode)
     : positions_(positions), streams_(streams_per_direction), mode_(mode) {
   TSPEMU_ASSERT(positions >= 1 && streams_per_direction >= 1, "stream file needs positions");
-  // Two chip crossings of slack: a reader's window is `positions` keys wide, and the rest lets
-  // writes run ahead of reads by up to `positions` cycles (see the contract in the header).
-  ring_bits_ = std::bit_width(static_cast<unsigned>(2 * positions - 1));
+  // A reader's window is `positions` keys wide; a quarter more lets writes run ahead of reads by
+  // that much (the engine writes at most in the cycle it reads: see the contract in the header).
+  // 128 slots for the 97 positions of a 44-slice chip.
+  ring_bits_ = std::bit_width(static_cast<unsigned>(positions + positions / 4));
   ring_mask_ = (std::uint64_t{1} << ring_bits_) - 1;
-  slots_.resize(static_cast<std::size_t>(2 * streams_) << ring_bits_);
+  rings_.resize(static_cast<std::size_t>(2 * streams_));
 }
 
 bool StreamFile::write(Direction direction, int stream, int position, Cycle cycle,
@@ -27,22 +28,47 @@ bool StreamFile::write(Direction direction, int stream, int position, Cycle cycl
   TSPEMU_ASSERT(cycle >= latest_write_cycle_, "stream writes must come in cycle order");
   latest_write_cycle_ = cycle;
   const Cycle key = direction == Direction::east ? cycle - position : cycle + position;
-  Slot& slot = slots_[slot_index(direction, stream, key)];
+  std::vector<Slot>& ring = rings_[ring_index(direction, stream)];
+  if (ring.empty()) ring.resize(std::size_t{1} << ring_bits_);
+  Slot& slot = ring[slot_in_ring(key)];
   if (slot.key != key) {
     // The ring slot's previous diagonal has left the chip (header comment): drop it.
+    for (std::int32_t e = slot.head; e >= 0;) {
+      const Entry& entry = entries_[static_cast<std::size_t>(e)];
+      if (mode_ == Mode::data) free_values_.push_back(entry.value_index);
+      free_entries_.push_back(e);
+      --live_entries_;
+      e = entry.next;
+    }
     slot.key = key;
-    slot.entries.clear();
-    slot.values.clear();
+    slot.head = -1;
   }
-  for (const Entry& e : slot.entries) {
-    if (e.position == position) return false;  // same diagonal, same position => same cycle
+  for (std::int32_t e = slot.head; e >= 0; e = entries_[static_cast<std::size_t>(e)].next) {
+    // Same diagonal, same position: same cycle.
+    if (entries_[static_cast<std::size_t>(e)].position == position) return false;
   }
-  Entry entry{position, cycle, 0};
+  Entry entry{position, slot.head, cycle, 0};
   if (mode_ == Mode::data) {
-    entry.value_index = static_cast<std::uint32_t>(slot.values.size());
-    slot.values.push_back(value);
+    if (free_values_.empty()) {
+      entry.value_index = static_cast<std::uint32_t>(values_.size());
+      values_.push_back(value);
+    } else {
+      entry.value_index = free_values_.back();
+      free_values_.pop_back();
+      values_[entry.value_index] = value;
+    }
   }
-  slot.entries.push_back(entry);
+  std::int32_t index = 0;
+  if (free_entries_.empty()) {
+    index = static_cast<std::int32_t>(entries_.size());
+    entries_.push_back(entry);
+  } else {
+    index = free_entries_.back();
+    free_entries_.pop_back();
+    entries_[static_cast<std::size_t>(index)] = entry;
+  }
+  slot.head = index;
+  ++live_entries_;
   return true;
 }
 
@@ -51,11 +77,14 @@ StreamFile::Hit StreamFile::read(Direction direction, int stream, int position, 
   TSPEMU_ASSERT(position >= 0 && position < positions_, "stream position out of range");
   const bool east = direction == Direction::east;
   const Cycle key = east ? cycle - position : cycle + position;
-  const Slot& slot = slots_[slot_index(direction, stream, key)];
+  const std::vector<Slot>& ring = rings_[ring_index(direction, stream)];
+  if (ring.empty()) return {};
+  const Slot& slot = ring[slot_in_ring(key)];
   if (slot.key != key) return {};
   // Nearest upstream writer: largest p < q eastward, smallest p > q westward.
   const Entry* best = nullptr;
-  for (const Entry& e : slot.entries) {
+  for (std::int32_t i = slot.head; i >= 0; i = entries_[static_cast<std::size_t>(i)].next) {
+    const Entry& e = entries_[static_cast<std::size_t>(i)];
     const bool upstream = east ? e.position < position : e.position > position;
     if (!upstream) continue;
     if (best == nullptr || (east ? e.position > best->position : e.position < best->position)) {
@@ -63,13 +92,17 @@ StreamFile::Hit StreamFile::read(Direction direction, int stream, int position, 
     }
   }
   if (best == nullptr) return {};
-  const Vector* value = mode_ == Mode::data ? &slot.values[best->value_index] : &kZeroVector;
+  const Vector* value = mode_ == Mode::data ? &values_[best->value_index] : &kZeroVector;
   return Hit{value, best->position, best->cycle};
 }
 
 std::size_t StreamFile::stored_entries() const {
+  return live_entries_;
+}
+
+std::size_t StreamFile::ring_slots() const {
   std::size_t n = 0;
-  for (const Slot& slot : slots_) n += slot.entries.size();
+  for (const auto& ring : rings_) n += ring.size();
   return n;
 }
 

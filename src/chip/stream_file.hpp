@@ -9,7 +9,7 @@
 // position. So a read is a lookup on one diagonal (key t - p eastward, t + p westward) instead of
 // shifting 64 streams x positions x 320 bytes every cycle.
 //
-// Storage: per stream a ring of diagonals indexed by key modulo a power of two >= 2 x positions.
+// Storage: per stream a ring of diagonals indexed by key modulo a power of two > 1.25 x positions.
 // Every diagonal a reader can still reach lies in a window of `positions` consecutive keys, so a
 // ring slot is reused (and its old diagonal dropped) only after that diagonal has left the chip:
 // memory is bounded by streams x ring x writers-per-diagonal, whatever the run length. Reads and
@@ -59,28 +59,35 @@ class StreamFile {
   [[nodiscard]] Mode mode() const { return mode_; }
   // Diagonal entries currently stored (live or not yet reused): bounded, see the header comment.
   [[nodiscard]] std::size_t stored_entries() const;
-  // Upper bound of stored_entries() for a run in which at most `writers` positions write one
-  // diagonal of one stream.
-  [[nodiscard]] std::size_t ring_slots() const { return slots_.size(); }
+  // Ring slots allocated (streams written so far x ring size): with stored_entries(), what the
+  // stream file holds.
+  [[nodiscard]] std::size_t ring_slots() const;
 
  private:
+  // A diagonal's writers are a list of entries in one arena for the whole file (a slot is 16
+  // bytes, most diagonals have one writer); entries and values of a dropped diagonal go back to
+  // free lists, so both arenas stay bounded by what is live.
   struct Entry {
     std::int32_t position = 0;
+    std::int32_t next = -1;  // the next writer of the diagonal, or -1
     Cycle cycle = 0;
-    std::uint32_t value_index = 0;  // into Slot::values (data mode)
+    std::uint32_t value_index = 0;  // into values_ (data mode)
   };
   struct Slot {
     Cycle key = kNoKey;
-    std::vector<Entry> entries;
-    std::vector<Vector> values;
+    std::int32_t head = -1;  // first writer, or -1
   };
   static constexpr Cycle kNoKey = INT64_MIN;
 
-  [[nodiscard]] std::size_t slot_index(Direction direction, int stream, Cycle key) const {
+  // The ring of one (direction, stream); allocated on the stream's first write, so that a TSP
+  // that uses a few streams (a collective, a timing-only run of a large machine) keeps a few
+  // rings, not 64.
+  [[nodiscard]] std::size_t ring_index(Direction direction, int stream) const {
     const auto d = static_cast<std::size_t>(direction == Direction::east ? 0 : 1);
-    return ((d * static_cast<std::size_t>(streams_) + static_cast<std::size_t>(stream))
-            << ring_bits_) |
-           (static_cast<std::uint64_t>(key) & ring_mask_);
+    return d * static_cast<std::size_t>(streams_) + static_cast<std::size_t>(stream);
+  }
+  [[nodiscard]] std::size_t slot_in_ring(Cycle key) const {
+    return static_cast<std::size_t>(static_cast<std::uint64_t>(key) & ring_mask_);
   }
 
   int positions_;
@@ -89,7 +96,12 @@ class StreamFile {
   int ring_bits_;
   std::uint64_t ring_mask_;
   Cycle latest_write_cycle_ = INT64_MIN;
-  std::vector<Slot> slots_;
+  std::vector<std::vector<Slot>> rings_;  // per (direction, stream); empty until written
+  std::vector<Entry> entries_;
+  std::vector<std::int32_t> free_entries_;
+  std::vector<Vector> values_;
+  std::vector<std::uint32_t> free_values_;
+  std::size_t live_entries_ = 0;
 };
 
 }  // namespace tspemu

@@ -38,7 +38,8 @@ void serialize(Archive& archive, Tensor& tensor) {
 template <class Archive>
 void serialize(Archive& archive, Op& op) {
   archive(op.kind, op.name, op.index, op.inputs, op.output, op.saturate, op.reduce_fn, op.axis,
-          op.perm, op.new_shape, op.start, op.end, op.to_dtype, op.to_tsps, op.where);
+          op.perm, op.new_shape, op.start, op.end, op.to_dtype, op.to_tsps, op.tsp_nodes,
+          op.tsp_racks, op.where);
 }
 
 template <class Archive>
@@ -143,6 +144,14 @@ void check_structure(const CompiledGraph& record) {
     for (const auto input : op.inputs) {
       if (!tensor_index_ok(input)) fail(what + ": input tensor index out of range");
     }
+    if ((op.kind == OpKind::all_reduce || op.kind == OpKind::reduce_scatter) &&
+        !op.inputs.empty() && tensor_index_ok(op.inputs[0])) {
+      const std::size_t n = g.tensor(op.inputs[0]).placement.tsps.size();
+      if (op.tsp_nodes.size() != n || op.tsp_racks.size() != n) {
+        fail(fmt::format("{}: {} TSPs but {} nodes and {} racks recorded", what, n,
+                         op.tsp_nodes.size(), op.tsp_racks.size()));
+      }
+    }
   }
   for (const auto o : g.outputs) {
     if (!tensor_index_ok(o)) fail(fmt::format("output tensor index {} out of range", o));
@@ -209,6 +218,12 @@ CompiledGraph decode_compiled_graph(std::span<const std::uint8_t> bytes, const s
     detail::BoundedInputArchive archive(bytes);
     std::uint32_t version = 0;
     archive(version);
+    if (version < kCompiledGraphRecordVersion) {
+      fail(
+          fmt::format("record version {}, written by an older tspemu whose collectives combined "
+                      "in another order; this tspemu reads version {}: compile the graph again",
+                      version, kCompiledGraphRecordVersion));
+    }
     if (version != kCompiledGraphRecordVersion) {
       fail(fmt::format("record version {}; this tspemu reads version {}", version,
                        kCompiledGraphRecordVersion));

@@ -32,7 +32,9 @@
 namespace tspemu {
 
 inline constexpr std::string_view kCompiledGraphAttachment = "tspemu.compiled_graph";
-inline constexpr std::uint32_t kCompiledGraphRecordVersion = 1;
+// 2: all_reduce / reduce_scatter carry their participants' nodes and racks (the combination tree
+// of issue 12; a version-1 record's collectives were left folds and are not evaluated any more).
+inline constexpr std::uint32_t kCompiledGraphRecordVersion = 2;
 // Elements per vector of an output layout (one per lane).
 inline constexpr std::int64_t kOutputTileLanes = kVectorBytes;
 

@@ -241,27 +241,30 @@ std::uint64_t graph_tensor_bytes(const Graph& graph, bool initialised_only) {
   return total;
 }
 
-std::vector<std::uint8_t> initial_bytes(const Tensor& tensor) {
+namespace {
+
+// Elements [first, first + count) of initial_bytes(tensor), each computed alone: seeded recipes
+// are a function of the element index, so a shard never costs the whole tensor (a per-TSP
+// tensor on 576 TSPs used to generate all 576 shards for each of them).
+std::vector<std::uint8_t> initial_range(const Tensor& tensor, std::size_t first,
+                                        std::size_t count) {
   TSPEMU_ASSERT(tensor.init.has_value(), "initial_bytes of a computed tensor");
   const DataInit& init = *tensor.init;
   const auto element_bytes = static_cast<std::size_t>(dtype_bytes(tensor.dtype));
-  std::int64_t count = tensor.elements();
-  if (tensor.placement.kind == Placement::Kind::per_tsp) {
-    count *= static_cast<std::int64_t>(tensor.placement.tsps.size());
-  }
-  const auto n = static_cast<std::size_t>(count);
-  std::vector<std::uint8_t> out(n * element_bytes, 0);
+  std::vector<std::uint8_t> out(count * element_bytes, 0);
   switch (init.kind) {
     case DataInit::Kind::zero:
       break;
     case DataInit::Kind::literal:
     case DataInit::Kind::file_bytes:
-      TSPEMU_ASSERT(init.bytes.size() == out.size(), "init bytes do not match the tensor");
-      out = init.bytes;
+      TSPEMU_ASSERT(init.bytes.size() >= (first + count) * element_bytes,
+                    "init bytes do not match the tensor");
+      std::copy_n(init.bytes.begin() + static_cast<std::ptrdiff_t>(first * element_bytes),
+                  out.size(), out.begin());
       break;
     case DataInit::Kind::seeded_uniform:
-      for (std::size_t i = 0; i < n; ++i) {
-        const std::uint64_t bits = seeded_element(init, tensor.dtype, i);
+      for (std::size_t i = 0; i < count; ++i) {
+        const std::uint64_t bits = seeded_element(init, tensor.dtype, first + i);
         for (std::size_t k = 0; k < element_bytes; ++k) {
           out[i * element_bytes + k] = static_cast<std::uint8_t>(bits >> (8 * k));
         }
@@ -269,6 +272,16 @@ std::vector<std::uint8_t> initial_bytes(const Tensor& tensor) {
       break;
   }
   return out;
+}
+
+}  // namespace
+
+std::vector<std::uint8_t> initial_bytes(const Tensor& tensor) {
+  std::int64_t count = tensor.elements();
+  if (tensor.placement.kind == Placement::Kind::per_tsp) {
+    count *= static_cast<std::int64_t>(tensor.placement.tsps.size());
+  }
+  return initial_range(tensor, 0, static_cast<std::size_t>(count));
 }
 
 std::vector<std::uint8_t> slice_along_axis(std::span<const std::uint8_t> bytes,
@@ -297,24 +310,34 @@ std::vector<std::uint8_t> slice_along_axis(std::span<const std::uint8_t> bytes,
 std::vector<std::uint8_t> initial_shard_bytes(const Tensor& tensor, std::size_t position) {
   const Placement& p = tensor.placement;
   TSPEMU_ASSERT(position < p.tsps.size(), "shard position beyond the placement");
-  const std::vector<std::uint8_t> whole = initial_bytes(tensor);
-  const auto element_bytes = static_cast<std::size_t>(dtype_bytes(tensor.dtype));
+  const auto elements = static_cast<std::size_t>(tensor.elements());
   switch (p.kind) {
     case Placement::Kind::replicated:
-      return whole;
+      return initial_range(tensor, 0, elements);
     case Placement::Kind::split: {
+      // outer x dim x inner, the shard taking `extent` of the middle factor.
       const auto axis = static_cast<std::size_t>(p.split_axis);
-      const std::int64_t extent = tensor.shape[axis] / static_cast<std::int64_t>(p.tsps.size());
-      return slice_along_axis(whole, tensor.shape, element_bytes, axis,
-                              extent * static_cast<std::int64_t>(position), extent);
+      std::size_t outer = 1;
+      for (std::size_t i = 0; i < axis; ++i) outer *= static_cast<std::size_t>(tensor.shape[i]);
+      std::size_t inner = 1;
+      for (std::size_t i = axis + 1; i < tensor.shape.size(); ++i) {
+        inner *= static_cast<std::size_t>(tensor.shape[i]);
+      }
+      const auto dim = static_cast<std::size_t>(tensor.shape[axis]);
+      const std::size_t extent = dim / p.tsps.size();
+      std::vector<std::uint8_t> out;
+      out.reserve(outer * extent * inner * static_cast<std::size_t>(dtype_bytes(tensor.dtype)));
+      for (std::size_t o = 0; o < outer; ++o) {
+        const auto block =
+            initial_range(tensor, (o * dim + extent * position) * inner, extent * inner);
+        out.insert(out.end(), block.begin(), block.end());
+      }
+      return out;
     }
-    case Placement::Kind::per_tsp: {
-      const std::size_t shard = static_cast<std::size_t>(tensor.elements()) * element_bytes;
-      const auto first = whole.begin() + static_cast<std::ptrdiff_t>(position * shard);
-      return {first, first + static_cast<std::ptrdiff_t>(shard)};
-    }
+    case Placement::Kind::per_tsp:
+      return initial_range(tensor, position * elements, elements);
   }
-  return whole;
+  return initial_bytes(tensor);
 }
 
 }  // namespace tspemu

@@ -156,6 +156,11 @@ struct Op {
   std::int64_t start = 0, end = 0;     // slice: [start, end) along axis
   DType to_dtype = DType::none;        // cast
   std::vector<TspId> to_tsps;          // broadcast: destinations; send: the one destination
+  // all_reduce, reduce_scatter: the node and rack of each participating TSP (the input's
+  // placement order), from the topology the graph was loaded against: the combination tree
+  // follows them (docs/graph-format.md, "Collectives").
+  std::vector<std::int32_t> tsp_nodes;
+  std::vector<std::int32_t> tsp_racks;
 
   SourceLocation where;  // the [[op]] table
 

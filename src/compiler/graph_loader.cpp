@@ -792,6 +792,17 @@ class GraphLoader {
     return p;
   }
 
+  // The node and rack of each TSP an all_reduce / reduce_scatter combines (its input's placement).
+  void record_tree(Op& op, const Tensor& x) const {
+    op.tsp_nodes.clear();
+    op.tsp_racks.clear();
+    for (const TspId tsp : x.placement.tsps) {
+      const TspInfo& info = topology_.tsp(tsp);
+      op.tsp_nodes.push_back(info.node.value);
+      op.tsp_racks.push_back(info.rack.value);
+    }
+  }
+
   static void to_per_tsp(Placement& p) {
     p.kind = Placement::Kind::per_tsp;
     p.split_axis = -1;
@@ -1026,6 +1037,7 @@ class GraphLoader {
         break;
       }
       case OpKind::all_reduce:
+        record_tree(op, x);
         op.reduce_fn = read_reduce_fn(r, false);
         if (r.has("saturate") && op.reduce_fn != ReduceFn::sum) {
           r.fail("saturate", "saturate applies to op = \"sum\"");
@@ -1035,6 +1047,7 @@ class GraphLoader {
         out.placement.split_axis = -1;
         break;
       case OpKind::reduce_scatter: {
+        record_tree(op, x);
         op.reduce_fn = read_reduce_fn(r, false);
         if (r.has("saturate") && op.reduce_fn != ReduceFn::sum) {
           r.fail("saturate", "saturate applies to op = \"sum\"");

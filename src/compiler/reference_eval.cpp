@@ -305,14 +305,39 @@ struct LocalInput {
   const Shard* shard;
 };
 
+// The combination tree of all_reduce / reduce_scatter (docs/graph-format.md, "Collectives"): the
+// participants' parts grouped by rack, then by node (ascending ids; parts[i] is the participant at
+// placement position i, and positions ascend with TSP ids), each group's parts combined by the
+// halving tree, element by element: per node over its TSPs, per rack over its nodes' results, then
+// over the racks' results.
 template <class T>
-Bytes fold_elementwise(ReduceFn fn, bool saturate, const std::vector<const Bytes*>& parts) {
-  std::vector<T> acc = load<T>(*parts[0]);
-  for (std::size_t p = 1; p < parts.size(); ++p) {
-    const std::vector<T> next = load<T>(*parts[p]);
-    for (std::size_t i = 0; i < acc.size(); ++i) acc[i] = fold_step(fn, acc[i], next[i], saturate);
+Bytes tree_elementwise(ReduceFn fn, bool saturate, const std::vector<const Bytes*>& parts,
+                       const std::vector<std::int32_t>& nodes,
+                       const std::vector<std::int32_t>& racks) {
+  // rack -> node -> positions, every level in ascending order (std::map).
+  std::map<std::int32_t, std::map<std::int32_t, std::vector<std::size_t>>> groups;
+  for (std::size_t i = 0; i < parts.size(); ++i) groups[racks[i]][nodes[i]].push_back(i);
+  const std::size_t elements = load<T>(*parts[0]).size();
+  auto halve = [&](std::vector<std::vector<T>> level) {
+    std::vector<T> result(elements);
+    for (std::size_t e = 0; e < elements; ++e) {
+      std::vector<T> v;
+      for (const auto& values : level) v.push_back(values[e]);
+      result[e] = halving_tree(fn, std::move(v), std::vector<bool>(level.size(), true), saturate);
+    }
+    return result;
+  };
+  std::vector<std::vector<T>> rack_values;
+  for (const auto& [rack, by_node] : groups) {
+    std::vector<std::vector<T>> node_values;
+    for (const auto& [node, positions] : by_node) {
+      std::vector<std::vector<T>> tsp_values;
+      for (const std::size_t i : positions) tsp_values.push_back(load<T>(*parts[i]));
+      node_values.push_back(halve(std::move(tsp_values)));
+    }
+    rack_values.push_back(halve(std::move(node_values)));
   }
-  return store(acc);
+  return store(halve(std::move(rack_values)));
 }
 
 Bytes concat_along(const std::vector<const Shard*>& parts, std::size_t element_bytes,
@@ -536,11 +561,13 @@ TensorValue run_op(const Graph& graph, const Op& op, const std::vector<TensorVal
     switch (op.kind) {
       case OpKind::all_reduce:
       case OpKind::reduce_scatter: {
-        // Left fold over the TSPs in ascending id order: every TSP ends with identical bits.
+        // The topology's tree (node, rack, system), halving at each level: every TSP ends with
+        // identical bits.
         std::vector<const Bytes*> parts;
         for (const Shard& s : x.shards) parts.push_back(&s.bytes);
         const Bytes reduced = dispatch(x.dtype, [&](auto tag) {
-          return fold_elementwise<decltype(tag)>(op.reduce_fn, op.saturate, parts);
+          return tree_elementwise<decltype(tag)>(op.reduce_fn, op.saturate, parts, op.tsp_nodes,
+                                                 op.tsp_racks);
         });
         for (std::size_t pos = 0; pos < t.placement.tsps.size(); ++pos) {
           if (op.kind == OpKind::all_reduce) {

@@ -176,6 +176,24 @@ class Lowering {
   void lower_lane_reduce(const Op& op);
   void lower_data_movement(const Op& op);
   void lower_collective(const Op& op);
+  // all_reduce and reduce_scatter: the topology's combination tree (lower/collectives.cpp).
+  // rack -> node -> participant positions, every level ascending.
+  using CollectiveTree = std::map<std::int32_t, std::map<std::int32_t, std::vector<std::size_t>>>;
+  void lower_tree_collective(const Op& op);
+  void replicated_all_reduce(const Op& op, const CollectiveTree& tree, const Instruction& fold,
+                             std::vector<Storage>& results);
+  // An all_reduce of at most this many byte-plane vectors per TSP is replicated (every TSP combines
+  // everything itself: one crossing per level) rather than combined at owners (a trip up and down):
+  // below it the extra link traffic costs less than the second crossing of each level.
+  static constexpr std::int64_t kReplicatedAllReducePlanes = 12;
+  // Up to this many racks every TSP also combines the racks' values itself; beyond, one TSP per
+  // vector does and the result spreads (a value per TSP and rack would swamp the links).
+  static constexpr std::size_t kReplicatedRacks = 16;
+  // Minimal routes over the topology (created on first use).
+  const Routing& routing() {
+    if (!routing_) routing_ = std::make_unique<Routing>(topology_);
+    return *routing_;
+  }
 
   // One VXM op on stored vectors (or immediates), result written to `dst`. Returns the cycle `dst`
   // is readable from.

@@ -102,7 +102,18 @@ TEST(StreamFile, MemoryStaysBoundedOnLongRuns) {
   // Bounded by the ring (two writers: at most two entries per slot), not by the run length.
   EXPECT_EQ(streams.stored_entries(), after_warmup);
   EXPECT_LE(streams.stored_entries(), 2 * streams.ring_slots());
-  EXPECT_EQ(streams.ring_slots(), std::size_t{64} * 256);
+  // Rings only for the streams written: 5 streams x 2 directions, 128 slots each (the power of
+  // two above 1.25 x 93 positions).
+  EXPECT_EQ(streams.ring_slots(), std::size_t{10} * 128);
+}
+
+TEST(StreamFile, AnUnwrittenStreamTakesNoRing) {
+  StreamFile streams(kPositions, 32);
+  EXPECT_EQ(streams.ring_slots(), 0U);
+  EXPECT_FALSE(streams.read(Direction::west, 5, 10, 100));
+  ASSERT_TRUE(streams.write(Direction::west, 5, 20, 90, tagged(3)));
+  EXPECT_EQ(streams.ring_slots(), 128U);
+  EXPECT_EQ(*streams.read(Direction::west, 5, 10, 100).value, tagged(3));
 }
 
 TEST(StreamFile, TimingOnlyKeepsPresenceWithoutData) {

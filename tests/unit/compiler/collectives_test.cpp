@@ -1,11 +1,13 @@
-// Collectives: which TSP holds what afterwards, and the fold order of reductions
-// (docs/graph-format.md, "Collectives"). On the shipped 8-TSP node topology.
+// Collectives: which TSP holds what afterwards, and the combination tree of reductions
+// (docs/graph-format.md, "Collectives"). On the shipped 8-TSP node topology unless named.
 #include "test_util.hpp"
 #include <gtest/gtest.h>
 
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include "topo/loader.hpp"
 
 namespace tspemu {
 namespace {
@@ -16,16 +18,17 @@ std::vector<std::int32_t> tsps_of(const TensorValue& v) {
   return out;
 }
 
-TEST(Collectives, AllReduceFoldsInAscendingTspOrder) {
-  // Per TSP [1, 2] fp16: column 0 = 2048, 1, 1, 1 -> ((2048 + 1) + 1) + 1 = 2048 (each step ties
-  // to even); column 1 = 1, 1, 2048, 1 -> ((1 + 1) + 2048) + 1 = 2051 -> 2052.
-  const std::string text = R"(
+// A graph whose output y is the all_reduce (sum) of a per-TSP [1, 2] fp16 tensor x.
+std::string fp16_all_reduce(const std::string& tsps, const std::string& values) {
+  return R"(
 [[tensor]]
 name = "x"
 shape = [1, 2]
 dtype = "fp16"
-placement = {tsps = [0, 1, 2, 3], per_tsp = true}
-init = {values = [2048, 1,  1, 1,  1, 2048,  1, 1]}
+placement = {tsps = )" +
+         tsps + R"(, per_tsp = true}
+init = {values = )" +
+         values + R"(}
 [[op]]
 kind = "all_reduce"
 inputs = ["x"]
@@ -33,12 +36,34 @@ output = "y"
 [outputs]
 names = ["y"]
 )";
+}
+
+TEST(Collectives, AllReduceIsTheHalvingTreeOverANodesTsps) {
+  // Per TSP [1, 2] fp16 on four TSPs of one node: the halving tree (x0 + x2) + (x1 + x3).
+  // Column 0 = 2048, 1, 1, 1: (2048 + 1 -> 2048, ties to even) + (1 + 1) = 2050; column 1 = 1, 1,
+  // 2048, 1: (1 + 2048 -> 2048) + 2 = 2050. (The left fold of issue 6 gave 2048 and 2052.)
+  const std::string text = fp16_all_reduce("[0, 1, 2, 3]", "[2048, 1,  1, 1,  1, 2048,  1, 1]");
   const TensorValue y = test::eval_output(text, "y");
   EXPECT_EQ(y.placement.kind, Placement::Kind::replicated);
   EXPECT_EQ(tsps_of(y), (std::vector<std::int32_t>{0, 1, 2, 3}));
   for (const Shard& s : y.shards) {
     EXPECT_EQ(s.shape, (Shape{1, 2}));
-    EXPECT_EQ(test::half_bits(s), (std::vector<std::uint16_t>{0x6800, 0x6802}));
+    EXPECT_EQ(test::half_bits(s), (std::vector<std::uint16_t>{0x6801, 0x6801}));
+  }
+}
+
+TEST(Collectives, AllReduceCombinesEachNodeFirstThenTheNodes) {
+  // TSPs 0, 1, 2 of node 0 and TSP 8 of node 1 (topologies/rack.toml). The tree: node 0's value
+  // is (x0 + x2) + x1, node 1's is x8, the rack's is node 0 + node 1. Column 0 = 1, 1, 2048, 1:
+  // (1 + 2048 -> 2048) + 1 -> 2048, + 1 -> 2048. A halving tree over the four as one group would
+  // give (x0 + x2) + (x1 + x8) = 2048 + 2 = 2050; the left fold ((1 + 1) + 2048) + 1 = 2052.
+  // Column 1 = 2, 2, 2, 2048: node 0 (2 + 2) + 2 = 6, + 2048 = 2054.
+  static const Topology rack = load_topology(test::source_path("topologies/rack.toml"));
+  const std::string text = fp16_all_reduce("[0, 1, 2, 8]", "[1, 2,  1, 2,  2048, 2,  1, 2048]");
+  const TensorValue y = test::eval_output(text, "y", rack);
+  EXPECT_EQ(tsps_of(y), (std::vector<std::int32_t>{0, 1, 2, 8}));
+  for (const Shard& s : y.shards) {
+    EXPECT_EQ(test::half_bits(s), (std::vector<std::uint16_t>{0x6800, 0x6803}));
   }
 }
 
@@ -73,8 +98,10 @@ op = "min"
 names = ["wrap", "sat", "hi", "lo"]
 )";
   const EvalResult r = evaluate(test::load(base));
+  // TSPs 1, 4, 6 of one node: the tree is (x1 + x6) + x4 = (100 + -100) + 100 = 100, saturating
+  // or not (the left fold saturated at 100 + 100 = 127, then 127 - 100 = 27).
   const std::vector<std::pair<const char*, std::int8_t>> expected{
-      {"wrap", 100}, {"sat", 27}, {"hi", 100}, {"lo", -100}};
+      {"wrap", 100}, {"sat", 100}, {"hi", 100}, {"lo", -100}};
   for (const auto& [name, value] : expected) {
     const TensorValue& v = *r.find(name);
     EXPECT_EQ(tsps_of(v), (std::vector<std::int32_t>{1, 4, 6})) << name;

@@ -153,6 +153,30 @@ TEST(CompiledGraph, DecodedGraphEvaluatesAlike) {
   EXPECT_EQ(evaluate(back.graph).digest(), evaluate(graph).digest());
 }
 
+TEST(CompiledGraph, ACollectiveMustRecordItsTree) {
+  const Graph graph = test::load(R"(
+[[tensor]]
+name = "x"
+shape = [1, 4]
+dtype = "int32"
+placement = {tsps = [0, 1, 2, 3], per_tsp = true}
+init = {values = [1, 2, 3, 4,  5, 6, 7, 8,  9, 10, 11, 12,  13, 14, 15, 16]}
+[[op]]
+kind = "all_reduce"
+inputs = ["x"]
+output = "y"
+[outputs]
+names = ["y"]
+)");
+  CompiledGraph record = record_for(graph);
+  EXPECT_EQ(record.graph.ops[0].tsp_nodes, (std::vector<std::int32_t>{0, 0, 0, 0}));
+  EXPECT_EQ(record.graph.ops[0].tsp_racks, (std::vector<std::int32_t>{0, 0, 0, 0}));
+  record.graph.ops[0].tsp_nodes.pop_back();
+  EXPECT_EQ(decode_error(encode_compiled_graph(record)),
+            "b.tspb: malformed compiled graph record (op 0: 4 TSPs but 3 nodes and 4 racks "
+            "recorded)");
+}
+
 TEST(CompiledGraph, MalformedRecords) {
   const Graph graph = test::load(kSmallGraph, test::chip_topology());
   const CompiledGraph record = record_for(graph);
@@ -165,7 +189,13 @@ TEST(CompiledGraph, MalformedRecords) {
   bad[0] = 9;
   EXPECT_EQ(decode_error(bad),
             "b.tspb: malformed compiled graph record (record version 9; this tspemu reads "
-            "version 1)");
+            "version 2)");
+  bad = bytes;
+  bad[0] = 1;
+  EXPECT_EQ(decode_error(bad),
+            "b.tspb: malformed compiled graph record (record version 1, written by an older "
+            "tspemu whose collectives combined in another order; this tspemu reads version 2: "
+            "compile the graph again)");
   bad = bytes;
   bad.push_back(0);
   EXPECT_EQ(decode_error(bad), "b.tspb: malformed compiled graph record (1 bytes left over)");
