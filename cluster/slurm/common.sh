@@ -102,16 +102,17 @@ tspemu_job_setup() {
   export TSPEMU_BIN TSPEMU_PROGRAM TSPEMU_TOPOLOGY TSPEMU_OUT
   scontrol show job "$SLURM_JOB_ID" >"$TSPEMU_OUT/job.txt" 2>&1 || true
 
-  # One task per TSP: check before starting (possibly 72) ranks.
+  # One or more TSPs per task: check before starting (possibly 72) ranks.
   TSPEMU_TSPS=$(TSPEMU="$TSPEMU_BIN" "$TSPEMU_HOME/launch/tspemu-mpirun" --print-tsps \
                   --topology "$TSPEMU_TOPOLOGY") ||
     tspemu_die "cannot read the TSP count of $TSPEMU_TOPOLOGY (see above)"
   SLURM_NTASKS=${SLURM_NTASKS:-${SLURM_NPROCS:-}}
   [ -n "$SLURM_NTASKS" ] ||
-    tspemu_die "this job has no task count: submit with sbatch --ntasks=$TSPEMU_TSPS ..."
-  if [ "$SLURM_NTASKS" != "$TSPEMU_TSPS" ]; then
+    tspemu_die "this job has no task count: submit with sbatch --ntasks=N (N <= $TSPEMU_TSPS) ..."
+  if [ "$SLURM_NTASKS" -gt "$TSPEMU_TSPS" ]; then
     tspemu_die "this job has $SLURM_NTASKS tasks but $TSPEMU_TOPOLOGY has $TSPEMU_TSPS TSPs" \
-               "(tspemu runs one task per TSP): submit with sbatch --ntasks=$TSPEMU_TSPS ..."
+               "(tspemu runs one or more TSPs per task): submit with at most" \
+               "sbatch --ntasks=$TSPEMU_TSPS ..."
   fi
 
   # Oversubscription: under srun, or mpirun inside an allocation, Open MPI does not know that ranks

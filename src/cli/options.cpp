@@ -113,6 +113,17 @@ CLI::Option* add_i64_option(CLI::App* app, const std::string& name, std::int64_t
       ->default_str(std::to_string(target));
 }
 
+CLI::Option* add_i64_option(CLI::App* app, const std::string& name,
+                            std::optional<std::int64_t>& target, const std::string& help,
+                            std::int64_t min, std::int64_t max) {
+  return app->add_option_function<std::string>(
+      name,
+      [&target, name, min, max](const std::string& text) {
+        target = parse_i64(name, text, min, max);
+      },
+      help);
+}
+
 CLI::Option* add_seconds_option(CLI::App* app, const std::string& name, double& target,
                                 const std::string& help, double min, double max, bool allow_zero) {
   return app

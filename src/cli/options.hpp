@@ -24,6 +24,9 @@ CLI::Option* add_u64_option(CLI::App* app, const std::string& name,
                             std::optional<std::uint64_t>& target, const std::string& help);
 CLI::Option* add_i64_option(CLI::App* app, const std::string& name, std::int64_t& target,
                             const std::string& help, std::int64_t min, std::int64_t max);
+CLI::Option* add_i64_option(CLI::App* app, const std::string& name,
+                            std::optional<std::int64_t>& target, const std::string& help,
+                            std::int64_t min, std::int64_t max);
 
 // Seconds: a finite number; 0 (off) when allow_zero, else in [min, max].
 CLI::Option* add_seconds_option(CLI::App* app, const std::string& name, double& target,

@@ -30,6 +30,11 @@ void add_run_command(CLI::App& app, CommandTable& table) {
   sub->add_option("--topology,-t", args->topology, "Topology TOML (topologies/*.toml)")->required();
   sub->add_flag("--local", args->request.local,
                 "Emulate every TSP in this process (the reference transport; no MPI)");
+  add_i64_option(sub, "--tsps-per-rank", args->request.tsps_per_rank,
+                 "Under MPI: rank r emulates TSPs r*K .. r*K+K-1 (the job needs ceil(TSPs/K) "
+                 "ranks); default: one TSP per rank, or whole racks or nodes per rank when the job "
+                 "has fewer ranks than TSPs",
+                 1, std::numeric_limits<std::int32_t>::max());
   add_path_option(sub, "--report", args->request.report,
                   "Write the run report (JSON) here (atomically, never over a link, device or "
                   "input)");

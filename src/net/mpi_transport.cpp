@@ -85,18 +85,12 @@ Digest128 layout_digest(const NetworkLayout& layout, const std::vector<int>& ran
 }  // namespace
 
 std::optional<std::string> rank_count_problem(int comm_size, std::int64_t expected_tsps) {
-  if (comm_size == expected_tsps) return std::nullopt;
-  std::string message = fmt::format(
-      "the topology has {} and tspemu runs one TSP per MPI rank, but this job has {}: start it "
-      "with `mpirun -n {} ...` (or `srun --mpi=pmix -n {} ...`)",
-      plural(expected_tsps, "TSP"), plural(comm_size, "rank"), expected_tsps, expected_tsps);
-  if (comm_size == 1) {
-    message += fmt::format(
-        "; a job of 1 rank under Slurm usually means a bare `srun` without `--mpi=pmix`, which "
-        "starts {} singletons of size 1 instead of one job of {} ranks",
-        expected_tsps, expected_tsps);
-  }
-  return message;
+  if (comm_size <= expected_tsps) return std::nullopt;
+  return fmt::format(
+      "the topology has {} but this job has {}: tspemu runs one or more TSPs per MPI rank, so "
+      "start it with at most {} (`mpirun -n {} ...` or fewer, or `srun --mpi=pmix -n {} ...`)",
+      plural(expected_tsps, "TSP"), plural(comm_size, "rank"), plural(expected_tsps, "rank"),
+      expected_tsps, expected_tsps);
 }
 
 int check_rank_count(MPI_Comm comm, std::int64_t expected_tsps) {
@@ -123,6 +117,24 @@ void abort_job(const std::exception& error, MPI_Comm comm) {
                    kExitRuntimeError, comm);
 }
 
+namespace {
+
+// "TSP 5", "TSPs 8..15" or "TSPs 1, 3, 9" (at most a few listed) for messages.
+std::string describe_tsps(std::span<const TspId> tsps) {
+  if (tsps.size() == 1) return fmt::format("TSP {}", tsps.front().value);
+  const bool contiguous =
+      tsps.back().value - tsps.front().value + 1 == static_cast<std::int32_t>(tsps.size());
+  if (contiguous) return fmt::format("TSPs {}..{}", tsps.front().value, tsps.back().value);
+  std::string out = "TSPs ";
+  for (std::size_t i = 0; i < tsps.size() && i < 4; ++i) {
+    out += fmt::format("{}{}", i == 0 ? "" : ", ", tsps[i].value);
+  }
+  if (tsps.size() > 4) out += fmt::format(" and {} more", tsps.size() - 4);
+  return out;
+}
+
+}  // namespace
+
 MpiTransport::MpiTransport(WatchedComm& comm, std::shared_ptr<const NetworkLayout> layout,
                            MpiTransportOptions options)
     : Transport(std::move(layout)), comm_(comm), options_(std::move(options)) {
@@ -136,37 +148,96 @@ MpiTransport::MpiTransport(WatchedComm& comm, std::shared_ptr<const NetworkLayou
   }
   rank_of_tsp_ = options_.rank_of_tsp;
   if (rank_of_tsp_.empty()) {
+    if (size_ != tsps) {
+      throw InputError(
+          fmt::format("{} ranks for {}: a job with fewer ranks than TSPs needs a rank placement",
+                      size_, plural(tsps, "TSP")));
+    }
     for (int t = 0; t < size_; ++t) rank_of_tsp_.push_back(t);
   }
-  std::vector<int> tsp_of_rank(static_cast<std::size_t>(size_), -1);
   if (static_cast<std::int64_t>(rank_of_tsp_.size()) != tsps) {
     throw InputError(
         fmt::format("rank placement lists {} ranks for {} TSPs", rank_of_tsp_.size(), tsps));
   }
+  std::vector<std::vector<TspId>> tsps_of_rank(static_cast<std::size_t>(size_));
   for (std::size_t t = 0; t < rank_of_tsp_.size(); ++t) {
     const int r = rank_of_tsp_[t];
-    if (r < 0 || r >= size_ || tsp_of_rank[static_cast<std::size_t>(r)] != -1) {
-      throw InputError(
-          fmt::format("rank placement puts TSP {} on rank {}: the placement must "
-                      "use every rank 0..{} exactly once",
-                      t, r, size_ - 1));
+    if (r < 0 || r >= size_) {
+      throw InputError(fmt::format(
+          "rank placement puts TSP {} on rank {}: the job's ranks are 0..{}", t, r, size_ - 1));
     }
-    tsp_of_rank[static_cast<std::size_t>(r)] = static_cast<int>(t);
+    tsps_of_rank[static_cast<std::size_t>(r)].emplace_back(static_cast<std::int32_t>(t));
   }
-  local_.emplace_back(tsp_of_rank[static_cast<std::size_t>(rank_)]);
-  comm_.set_rank_names([tsp_of_rank](int rank) {
-    return fmt::format("rank {} (TSP {})", rank, tsp_of_rank[static_cast<std::size_t>(rank)]);
+  for (int r = 0; r < size_; ++r) {
+    if (tsps_of_rank[static_cast<std::size_t>(r)].empty()) {
+      throw InputError(
+          fmt::format("rank placement gives rank {} no TSP: every rank must host at least one", r));
+    }
+  }
+  local_ = tsps_of_rank[static_cast<std::size_t>(rank_)];
+  local_index_.assign(static_cast<std::size_t>(tsps), -1);
+  for (std::size_t i = 0; i < local_.size(); ++i) {
+    local_index_[local_[i].index()] = static_cast<int>(i);
+  }
+  std::vector<std::string> rank_names;
+  rank_names.reserve(tsps_of_rank.size());
+  for (int r = 0; r < size_; ++r) {
+    rank_names.push_back(
+        fmt::format("rank {} ({})", r, describe_tsps(tsps_of_rank[static_cast<std::size_t>(r)])));
+  }
+  comm_.set_rank_names([names = std::move(rank_names)](int rank) {
+    return names.at(static_cast<std::size_t>(rank));
   });
 
-  const auto neighbours = this->layout().neighbours(tsp());
-  for (std::size_t k = 0; k < neighbours.size(); ++k) {
-    neighbour_rank_.push_back(rank_of_tsp_[neighbours[k].index()]);
-    const auto capacity = static_cast<std::size_t>(this->layout().capacity(tsp(), k));
-    const std::size_t bytes = kExchangeHeaderBytes + capacity * kInFlightWireBytes;
-    TSPEMU_ASSERT(bytes <= static_cast<std::size_t>(std::numeric_limits<int>::max()),
-                  "an exchange message fits an int byte count");
-    send_buffers_.emplace_back(bytes);
-    recv_buffers_.emplace_back(bytes);
+  // The routes to every other rank: which (local TSP, neighbour) pairs cross to it and back. A
+  // rank exchanges ONE message per window with each peer rank, however many TSP pairs cross.
+  std::vector<int> peer_of_rank(static_cast<std::size_t>(size_), -1);
+  auto peer = [&](int r) -> PeerRoute& {
+    auto& index = peer_of_rank[static_cast<std::size_t>(r)];
+    if (index < 0) {
+      index = static_cast<int>(peers_.size());
+      peers_.push_back(PeerRoute{.rank = r});
+    }
+    return peers_[static_cast<std::size_t>(index)];
+  };
+  for (int r = 0; r < size_; ++r) {
+    if (r == rank_) continue;
+    for (const TspId src : tsps_of_rank[static_cast<std::size_t>(r)]) {
+      const auto neighbours = this->layout().neighbours(src);
+      for (std::size_t k = 0; k < neighbours.size(); ++k) {
+        if (local_index_[neighbours[k].index()] < 0) continue;
+        PeerRoute& route = peer(r);
+        route.in.push_back({src, neighbours[k]});
+        route.in_capacity += this->layout().capacity(src, k);
+      }
+    }
+  }
+  for (std::size_t i = 0; i < local_.size(); ++i) {
+    const auto neighbours = this->layout().neighbours(local_[i]);
+    for (std::size_t k = 0; k < neighbours.size(); ++k) {
+      const int r = rank_of_tsp_[neighbours[k].index()];
+      if (r == rank_) continue;
+      PeerRoute& route = peer(r);
+      route.out.push_back({i, k});
+      route.out_capacity += this->layout().capacity(local_[i], k);
+    }
+  }
+  std::sort(peers_.begin(), peers_.end(),
+            [](const PeerRoute& a, const PeerRoute& b) { return a.rank < b.rank; });
+  for (PeerRoute& route : peers_) {
+    const auto bytes = [](std::int64_t capacity) {
+      const std::size_t n =
+          kExchangeHeaderBytes + static_cast<std::size_t>(capacity) * kInFlightWireBytes;
+      if (n > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
+        throw InputError(fmt::format(
+            "one window's exchange between two ranks could carry {} bytes, more than one MPI "
+            "message of int size: use more ranks (fewer TSPs per rank)",
+            n));
+      }
+      return n;
+    };
+    route.send_buffer.resize(bytes(route.out_capacity));
+    route.recv_buffer.resize(bytes(route.in_capacity));
   }
 
   // Every rank must have been given the same network and placement; otherwise messages would be
@@ -204,58 +275,84 @@ void MpiTransport::post(bool receive, std::byte* buffer, int bytes, int peer, in
 
 void MpiTransport::exchange(WindowIndex window, std::span<const Outbox> outgoing,
                             std::span<std::vector<InFlightVector>> incoming) {
-  TSPEMU_ASSERT(outgoing.size() == 1 && incoming.size() == 1,
-                "MpiTransport hosts one TSP: one outbox and one inbox");
-  TSPEMU_ASSERT(outgoing[0].tsp() == tsp(), "the outbox belongs to this rank's TSP");
+  TSPEMU_ASSERT(outgoing.size() == local_.size() && incoming.size() == local_.size(),
+                "one outbox and one inbox per local TSP");
   check_window_order(window);
-  const Outbox& outbox = outgoing[0];
-  check_outbox(window, outbox);
+  for (std::size_t i = 0; i < local_.size(); ++i) {
+    TSPEMU_ASSERT(outgoing[i].tsp() == local_[i], "outboxes in local_tsps() order");
+    check_outbox(window, outgoing[i]);
+  }
+  for (auto& inbox : incoming) inbox.clear();
 
-  const auto neighbours = layout().neighbours(tsp());
+  // Logical messages, counted per TSP pair as LocalTransport counts them (the job's totals do
+  // not depend on the partition); pairs within this rank are delivered here and now.
+  for (std::size_t i = 0; i < local_.size(); ++i) {
+    const auto neighbours = layout().neighbours(local_[i]);
+    for (std::size_t k = 0; k < neighbours.size(); ++k) {
+      if (!message_due(local_[i], neighbours[k], window)) {
+        ++stats_.messages_elided;
+        continue;
+      }
+      ++stats_.messages_sent;
+      const auto bucket = outgoing[i].to_neighbour(k);
+      stats_.vectors_sent += static_cast<std::int64_t>(bucket.size());
+      const int j = local_index_[neighbours[k].index()];
+      if (j >= 0) {
+        auto& inbox = incoming[static_cast<std::size_t>(j)];
+        inbox.insert(inbox.end(), bucket.begin(), bucket.end());
+      }
+    }
+  }
+
   requests_.clear();
   awaited_.clear();
-  recv_neighbour_.clear();
-  for (std::size_t k = 0; k < neighbours.size(); ++k) {
-    if (!message_due(neighbours[k], tsp(), window)) continue;
-    post(true, recv_buffers_[k].data(), static_cast<int>(recv_buffers_[k].size()),
-         neighbour_rank_[k], kExchangeTag, "the message from {}");
-    recv_neighbour_.push_back(static_cast<int>(k));
+  recv_peer_.clear();
+  for (std::size_t p = 0; p < peers_.size(); ++p) {
+    PeerRoute& route = peers_[p];
+    const bool due = std::any_of(route.in.begin(), route.in.end(), [&](const auto& pair) {
+      return message_due(pair.first, pair.second, window);
+    });
+    if (!due) continue;
+    post(true, route.recv_buffer.data(), static_cast<int>(route.recv_buffer.size()), route.rank,
+         kExchangeTag, "the message from {}");
+    recv_peer_.push_back(p);
   }
-  for (std::size_t k = 0; k < neighbours.size(); ++k) {
-    if (!message_due(tsp(), neighbours[k], window)) {
-      ++stats_.messages_elided;
-      continue;
-    }
-    const auto bucket = outbox.to_neighbour(k);
-    std::byte* out = send_buffers_[k].data();
-    put_u32(out, kExchangeMagic);
-    put_u32(out + 4, static_cast<std::uint32_t>(bucket.size()));
-    put_i64(out + 8, window);
+  for (PeerRoute& route : peers_) {
+    std::uint32_t count = 0;
+    bool due = false;
+    std::byte* const out = route.send_buffer.data();
     std::byte* record = out + kExchangeHeaderBytes;
-    for (const InFlightVector& v : bucket) {
-      encode_in_flight(v, std::span<std::byte, kInFlightWireBytes>(record, kInFlightWireBytes));
-      record += kInFlightWireBytes;
+    for (const auto& [i, k] : route.out) {
+      const TspId dst = layout().neighbours(local_[i])[k];
+      if (!message_due(local_[i], dst, window)) continue;
+      due = true;
+      for (const InFlightVector& v : outgoing[i].to_neighbour(k)) {
+        encode_in_flight(v, std::span<std::byte, kInFlightWireBytes>(record, kInFlightWireBytes));
+        record += kInFlightWireBytes;
+        ++count;
+      }
     }
-    post(false, out, static_cast<int>(record - out), neighbour_rank_[k], kExchangeTag,
+    if (!due) continue;
+    put_u32(out, kExchangeMagic);
+    put_u32(out + 4, count);
+    put_i64(out + 8, window);
+    post(false, out, static_cast<int>(record - out), route.rank, kExchangeTag,
          "{} to accept our message");
-    ++stats_.messages_sent;
-    stats_.vectors_sent += static_cast<std::int64_t>(bucket.size());
+    ++stats_.rank_messages_sent;
   }
 
   statuses_.resize(requests_.size());
   comm_.wait_all(requests_, statuses_, awaited_, [&] {
-    return fmt::format("the exchange of window {} (cycles {}..{}) of TSP {}", window,
+    return fmt::format("the exchange of window {} (cycles {}..{}) of {}", window,
                        layout().window().begin(window), layout().window().end(window) - 1,
-                       tsp().value);
+                       describe_tsps(local_));
   });
 
-  auto& inbox = incoming[0];
-  inbox.clear();
-  for (std::size_t j = 0; j < recv_neighbour_.size(); ++j) {
-    const auto k = static_cast<std::size_t>(recv_neighbour_[j]);
+  for (std::size_t j = 0; j < recv_peer_.size(); ++j) {
+    const PeerRoute& route = peers_[recv_peer_[j]];
     int bytes = 0;
     MPI_Get_count(&statuses_[j], MPI_BYTE, &bytes);
-    const std::byte* in = recv_buffers_[k].data();
+    const std::byte* in = route.recv_buffer.data();
     const std::uint32_t count =
         bytes >= static_cast<int>(kExchangeHeaderBytes) ? get_u32(in + 4) : 0;
     const bool well_formed =
@@ -263,26 +360,38 @@ void MpiTransport::exchange(WindowIndex window, std::span<const Outbox> outgoing
         static_cast<std::size_t>(bytes) == kExchangeHeaderBytes + count * kInFlightWireBytes;
     if (!well_formed || get_i64(in + 8) != window) {
       throw RuntimeError(fmt::format(
-          "the exchange message from rank {} (TSP {}) for window {} is malformed or belongs to "
-          "window {} ({} bytes): the ranks disagree on the exchange plan or the window sequence",
-          neighbour_rank_[k], neighbours[k].value, window,
+          "the exchange message from {} for window {} is malformed or belongs to window {} ({} "
+          "bytes): the ranks disagree on the exchange plan or the window sequence",
+          comm_.rank_name(route.rank), window,
           bytes >= static_cast<int>(kExchangeHeaderBytes) ? get_i64(in + 8) : -1, bytes));
     }
     const std::byte* record = in + kExchangeHeaderBytes;
     for (std::uint32_t i = 0; i < count; ++i, record += kInFlightWireBytes) {
       InFlightVector v = decode_in_flight(
           std::span<const std::byte, kInFlightWireBytes>(record, kInFlightWireBytes));
-      layout().check_outgoing(neighbours[k], window, v);
-      if (v.dst != tsp()) {
-        throw RuntimeError(fmt::format("rank {} (TSP {}) delivered a vector for TSP {} to TSP {}",
-                                       neighbour_rank_[k], neighbours[k].value, v.dst.value,
-                                       tsp().value));
+      const bool from_peer = v.src.value >= 0 && v.src.value < layout().tsp_count() &&
+                             rank_of_tsp_[v.src.index()] == route.rank;
+      const bool to_here = v.dst.value >= 0 && v.dst.value < layout().tsp_count() &&
+                           local_index_[v.dst.index()] >= 0;
+      if (!from_peer || !to_here) {
+        throw RuntimeError(fmt::format("{} delivered a vector from TSP {} for TSP {} to {}",
+                                       comm_.rank_name(route.rank), v.src.value, v.dst.value,
+                                       comm_.rank_name(rank_)));
       }
-      inbox.push_back(v);
+      layout().check_outgoing(v.src, window, v);
+      if (!message_due(v.src, v.dst, window)) {
+        throw RuntimeError(fmt::format(
+            "{} delivered a vector from TSP {} to TSP {} in window {}, which the exchange plan "
+            "does not announce",
+            comm_.rank_name(route.rank), v.src.value, v.dst.value, window));
+      }
+      incoming[static_cast<std::size_t>(local_index_[v.dst.index()])].push_back(v);
     }
   }
-  sort_canonically(inbox);
-  stats_.vectors_received += static_cast<std::int64_t>(inbox.size());
+  for (auto& inbox : incoming) {
+    sort_canonically(inbox);
+    stats_.vectors_received += static_cast<std::int64_t>(inbox.size());
+  }
   ++stats_.windows;
   last_window_ = window;
 }

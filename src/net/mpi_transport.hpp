@@ -1,10 +1,13 @@
 #pragma once
-// One TSP per MPI rank (DESIGN.md section 6; docs/network.md has the protocol and measurements).
+// One or more TSPs per MPI rank (docs/network.md has the protocol and measurements).
 //
-// Exchange: per window, ONE message per neighbour and direction (a 16-byte header: magic, vector
-// count, window; then count x 368-byte vectors, net/in_flight.hpp), posted as MPI_Irecv/MPI_Isend
-// and completed through WatchedComm::wait_all (polling, status queries, the watchdog). With an
-// ExchangePlan, messages the plan says are empty are not sent (both ends know).
+// Exchange: per window, ONE message per pair of ranks and direction that share a link (a 16-byte
+// header: magic, vector count, window; then count x 368-byte vectors, net/in_flight.hpp, in
+// (sending TSP, neighbour) order), posted as MPI_Irecv/MPI_Isend and completed through
+// WatchedComm::wait_all (polling, status queries, the watchdog). Vectors between two TSPs of the
+// same rank are handed over in memory. With an ExchangePlan, a message is sent iff the plan
+// announces traffic for at least one TSP pair it carries (both ends know). Every inbox is sorted
+// canonically, so what a TSP receives does not depend on the partition.
 //
 // Waiting: polling relies on Open MPI's progress engine yielding the CPU
 // (OMPI_MCA_mpi_yield_when_idle=1; set it, oversubscribed or not). Measured on 2 cores as fast as
@@ -39,14 +42,15 @@ namespace tspemu {
 struct MpiTransportOptions {
   // Children per node of the agreement tree (>= 1); >= ranks - 1 means linear.
   int agree_fanout = 256;
-  // rank_of_tsp[t] = the rank that emulates TSP t; empty means TSP t on rank t. Must be a
-  // permutation of 0 .. size-1.
+  // rank_of_tsp[t] = the rank that emulates TSP t; empty means TSP t on rank t (the job must then
+  // have one rank per TSP). Every rank 0 .. size-1 must host at least one TSP; a rank's TSPs need
+  // not be contiguous (runtime/rank_partition.hpp chooses contiguous blocks).
   std::vector<int> rank_of_tsp;
 };
 
 class MpiTransport final : public Transport {
  public:
-  // Collective over comm's communicator, whose size must equal layout->tsp_count() (call
+  // Collective over comm's communicator, whose size must not exceed layout->tsp_count() (call
   // check_rank_count first for a friendly message). Its waits are comm's: the watchdog limit is
   // comm.watchdog_seconds(). Names ranks in comm's messages with their TSP. Checks that every rank
   // passed an identical layout (InputError on every rank otherwise). `comm` must outlive this.
@@ -55,6 +59,7 @@ class MpiTransport final : public Transport {
   ~MpiTransport() override;
 
   [[nodiscard]] std::span<const TspId> local_tsps() const override { return local_; }
+  // The first (lowest) TSP this rank hosts.
   [[nodiscard]] TspId tsp() const { return local_.front(); }
   [[nodiscard]] int rank() const { return rank_; }
   [[nodiscard]] int size() const { return size_; }
@@ -73,12 +78,22 @@ class MpiTransport final : public Transport {
   int rank_ = 0;
   int size_ = 0;
   MpiTransportOptions options_;
+  // What crosses between this rank and one other rank that shares a link with it.
+  struct PeerRoute {
+    int rank = 0;
+    std::vector<std::pair<std::size_t, std::size_t>> out;  // (local TSP index, neighbour index)
+    std::vector<std::pair<TspId, TspId>> in;               // (its TSP, our TSP)
+    std::int64_t out_capacity = 0;                         // vectors per window, both ways
+    std::int64_t in_capacity = 0;
+    std::vector<std::byte> send_buffer;
+    std::vector<std::byte> recv_buffer;
+  };
+
   std::vector<int> rank_of_tsp_;
   std::vector<TspId> local_;
-  std::vector<int> neighbour_rank_;
-  std::vector<std::vector<std::byte>> send_buffers_;
-  std::vector<std::vector<std::byte>> recv_buffers_;
-  std::vector<int> recv_neighbour_;  // neighbour index of each posted receive, in post order
+  std::vector<int> local_index_;        // per TSP: its index in local_, or -1
+  std::vector<PeerRoute> peers_;        // ascending rank
+  std::vector<std::size_t> recv_peer_;  // peer of each posted receive, in post order
   std::vector<MPI_Request> requests_;
   std::vector<MPI_Status> statuses_;
   std::vector<Awaited> awaited_;
@@ -86,12 +101,11 @@ class MpiTransport final : public Transport {
   std::optional<WindowIndex> last_window_;
 };
 
-// The message for a job started with the wrong number of ranks, or nullopt if comm_size equals
-// expected_tsps (pure; unit-tested).
+// The message for a job started with more ranks than TSPs, or nullopt (pure; unit-tested).
 [[nodiscard]] std::optional<std::string> rank_count_problem(int comm_size,
                                                             std::int64_t expected_tsps);
 
-// Collective: if comm's size is not expected_tsps, rank 0 prints "tspemu: error: <problem>" on
+// Collective: if comm's size exceeds expected_tsps, rank 0 prints "tspemu: error: <problem>" on
 // stderr and every rank returns kExitInputError (the caller finalises MPI and exits with it);
 // returns kExitOk otherwise.
 [[nodiscard]] int check_rank_count(MPI_Comm comm, std::int64_t expected_tsps);

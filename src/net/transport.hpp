@@ -2,7 +2,7 @@
 // Transports move the vectors TSPs put on links from sender to receiver at window boundaries, and
 // run the global agreements (DESIGN.md section 6). Two implementations with one contract:
 //   LocalTransport (net/local_transport.hpp): every TSP in this process; the reference.
-//   MpiTransport   (net/mpi_transport.hpp):   one TSP per MPI rank.
+//   MpiTransport   (net/mpi_transport.hpp):   one or more TSPs per MPI rank.
 // Both deliver the same vectors in the same canonical order, so a run's digest does not depend on
 // the transport or the rank count.
 //
@@ -60,9 +60,10 @@ class Outbox {
 
 // Counters for reports (deterministic: no wall-clock values).
 struct TransportStats {
-  std::int64_t windows = 0;          // exchanges done
-  std::int64_t messages_sent = 0;    // per-neighbour messages sent (LocalTransport: would-be)
-  std::int64_t messages_elided = 0;  // per-neighbour messages the exchange plan made unnecessary
+  std::int64_t windows = 0;             // exchanges done
+  std::int64_t messages_sent = 0;       // per-neighbour messages sent (LocalTransport: would-be)
+  std::int64_t messages_elided = 0;     // per-neighbour messages the exchange plan made unnecessary
+  std::int64_t rank_messages_sent = 0;  // MPI messages between ranks (LocalTransport: 0)
   std::int64_t vectors_sent = 0;
   std::int64_t vectors_received = 0;
   std::int64_t agreements = 0;
@@ -78,7 +79,7 @@ class Transport {
   [[nodiscard]] const NetworkLayout& layout() const { return *layout_; }
   [[nodiscard]] const std::shared_ptr<const NetworkLayout>& layout_ptr() const { return layout_; }
 
-  // TSPs hosted by this process, ascending (MpiTransport: one; LocalTransport: all).
+  // TSPs hosted by this process, ascending (MpiTransport: its block; LocalTransport: all).
   [[nodiscard]] virtual std::span<const TspId> local_tsps() const = 0;
 
   // Elide messages the static send schedule says are empty (net/exchange_plan.hpp). Every rank

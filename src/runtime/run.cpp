@@ -30,6 +30,7 @@
 #include "runtime/driver.hpp"
 #include "runtime/fault_injection.hpp"
 #include "runtime/program_source.hpp"
+#include "runtime/rank_partition.hpp"
 #include "topo/chip_config.hpp"
 #include "topo/loader.hpp"
 
@@ -257,7 +258,7 @@ Json alignment_to_json(const AlignmentResult& a) {
 // Rank 0 only: the report, the summary and the final digest line.
 int finish_on_root(const RunRequest& request, const Setup& setup, const DriverOutcome& outcome,
                    std::vector<Json> tsps, const std::string& transport_name, int ranks,
-                   double wall_seconds, const CheckInput* check_input,
+                   const std::string& partition, double wall_seconds, const CheckInput* check_input,
                    const std::vector<RankBinding>* bindings = nullptr) {
   // --check first: an extraction error ends the run before any report is written.
   std::optional<CheckResult> check;
@@ -320,6 +321,7 @@ int finish_on_root(const RunRequest& request, const Setup& setup, const DriverOu
       {"tsps", topology.tsp_count()},
       {"transport", transport_name},
       {"ranks", ranks},
+      {"partition", partition},
       {"seed", request.seed},
       {"timing_only", request.timing_only},
       {"cycles", cycles},
@@ -339,8 +341,12 @@ int finish_on_root(const RunRequest& request, const Setup& setup, const DriverOu
       {"vectors_sent", vectors},
       // Per-neighbour exchange messages over all ranks: sent, and elided because the send
       // schedule says they would be empty (net/exchange_plan.hpp).
+      // rank_messages: the MPI messages that carried them between ranks (one per pair of ranks,
+      // direction and window with traffic; 0 in --local).
       {"exchange_messages",
-       {{"sent", outcome.transport.messages_sent}, {"elided", outcome.transport.messages_elided}}},
+       {{"sent", outcome.transport.messages_sent},
+        {"elided", outcome.transport.messages_elided},
+        {"rank_messages", outcome.transport.rank_messages_sent}}},
       {"fec_corrected", fec_corrected},
       {"links", links},
       {"alignment", alignment_to_json(setup.alignment)},
@@ -421,7 +427,9 @@ int run_local(const RunRequest& request) {
   if (request.check) check.outputs = extract_local_outputs(setup, outcome);
   const double wall =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  return finish_on_root(request, setup, outcome, std::move(tsps), "local", 1, wall, &check);
+  return finish_on_root(request, setup, outcome, std::move(tsps), "local", 1,
+                        fmt::format("{} TSPs in one process", setup.topology->tsp_count()), wall,
+                        &check);
 }
 
 // The watch on MPI_Init and MPI_Finalize: at least 10 s, because under oversubscription start-up
@@ -457,15 +465,13 @@ int run_mpi(const RunRequest& request, int argc, char** argv) {
 
   // Collective setup: every rank loads the same inputs; the lowest failing rank speaks.
   Setup setup;
+  RankPartition partition;
   int code = kExitOk;
   std::string message;
   try {
     if (auto hint = launcher_mismatch_hint(size)) throw InputError(*hint);
     setup = load_setup(request);
-    if (auto problem =
-            rank_count_problem(size, static_cast<std::int64_t>(setup.topology->tsp_count()))) {
-      throw InputError(*problem);
-    }
+    partition = partition_tsps(*setup.topology, size, request.tsps_per_rank);
   } catch (const Error& e) {
     code = e.exit_code();
     message = e.what();
@@ -502,6 +508,7 @@ int run_mpi(const RunRequest& request, int argc, char** argv) {
       bindings = exchange_bindings(*comm);
     }
     if (rank == 0 && !request.quiet) {
+      std::printf("partition: %s\n", describe_partition(partition, size).c_str());
       std::printf("binding: %s\n", sharing_summary(bindings).c_str());
       if (request.report_binding) {
         for (const auto& b : bindings) std::printf("  %s\n", describe_binding(b).c_str());
@@ -510,7 +517,9 @@ int run_mpi(const RunRequest& request, int argc, char** argv) {
     }
 
     ensure_kokkos_initialized();
-    transport = std::make_unique<MpiTransport>(*comm, network_layout_of(*setup.topology));
+    transport =
+        std::make_unique<MpiTransport>(*comm, network_layout_of(*setup.topology),
+                                       MpiTransportOptions{.rank_of_tsp = partition.rank_of_tsp});
     reach_fault_point(fault, FaultPhase::run);
     RunDriver driver(*setup.topology, setup.chip, setup.bundle, *transport,
                      DriverOptions{request.seed, request.shuffle_seed, request.timing_only,
@@ -519,10 +528,12 @@ int run_mpi(const RunRequest& request, int argc, char** argv) {
     reach_fault_point(fault, FaultPhase::gather);
     // The exchange counters are per rank; the report gives the job's totals.
     const auto messages =
-        comm->allreduce_sum({outcome.transport.messages_sent, outcome.transport.messages_elided},
+        comm->allreduce_sum({outcome.transport.messages_sent, outcome.transport.messages_elided,
+                             outcome.transport.rank_messages_sent},
                             "the sum of the exchange counters");
     outcome.transport.messages_sent = messages[0];
     outcome.transport.messages_elided = messages[1];
+    outcome.transport.rank_messages_sent = messages[2];
     write_dumps(request, setup, outcome);
     std::vector<Json> mine;
     for (const auto& t : outcome.local) mine.push_back(outcome_to_json(t));
@@ -561,8 +572,8 @@ int run_mpi(const RunRequest& request, int argc, char** argv) {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     result = comm->busy("checking the outputs and writing the report", [&] {
       try {
-        return finish_on_root(request, setup, outcome, std::move(tsps), "mpi", size, wall, &check,
-                              &bindings);
+        return finish_on_root(request, setup, outcome, std::move(tsps), "mpi", size,
+                              describe_partition(partition, size), wall, &check, &bindings);
       } catch (const Error& e) {
         print_error(e.what());
         return e.exit_code();
@@ -592,6 +603,10 @@ void validate_request(const RunRequest& request) {
                                  kMaxWatchdogSeconds));
   }
   (void)parse_bind_policy(request.bind);
+  if (request.local && request.tsps_per_rank) {
+    throw InputError(
+        "--tsps-per-rank places TSPs on MPI ranks; --local emulates every TSP in this process");
+  }
   const std::vector<NamedPath> inputs = {{"the program", request.program},
                                          {"--topology", request.topology}};
   std::vector<NamedPath> outputs;
@@ -641,8 +656,8 @@ int run_main(const RunRequest& request, int argc, char** argv) {
         const Topology topology = load_topology(request.topology);
         if (topology.tsp_count() != 1) {
           throw InputError(fmt::format(
-              "topology '{}' has {} TSPs: run it under `mpirun -n {}` (one rank per TSP) or pass "
-              "--local to emulate every TSP in this process",
+              "topology '{}' has {} TSPs: run it under `mpirun -n R` (R ranks of up to {} TSPs "
+              "each) or pass --local to emulate every TSP in this process",
               topology.name(), topology.tsp_count(), topology.tsp_count()));
         }
       }

@@ -44,6 +44,9 @@ struct RunRequest {
   std::filesystem::path program;   // .tspb bundle or .tsa assembly
   std::filesystem::path topology;  // topology TOML
   bool local = false;              // every TSP in this process (the reference transport)
+  // Under MPI: blocks of this many TSPs per rank (runtime/rank_partition.hpp); default whole racks
+  // or nodes when the job has fewer ranks than TSPs.
+  std::optional<std::int64_t> tsps_per_rank;
   std::optional<std::filesystem::path> report;
   std::vector<std::pair<std::string, std::filesystem::path>> dumps;  // [tspN:]NAME=FILE
   std::uint64_t seed = 1;

@@ -48,9 +48,21 @@ check quoting-and-passthrough 0 \
   "$wrapper" --dry-run "$prog" --topology "$topo/chip.toml" -- --label "a b" -n 3
 check print-tsps 0 "72" "$wrapper" --print-tsps --topology "$topo/rack.toml"
 
-check n-disagrees 2 \
-  "tspemu-mpirun: -n 8 disagrees with '$topo/rack.toml', which has 72 TSPs (tspemu runs one rank per TSP); drop -n or choose the topology with 8 TSPs" \
-  "$wrapper" --dry-run -n 8 "$prog" --topology "$topo/rack.toml"
+check rack-on-9-ranks 0 "mpirun ${root}-n 9 $over $tspemu run $prog --topology $topo/rack.toml" \
+  "$wrapper" --dry-run -n 9 "$prog" --topology "$topo/rack.toml"
+check rack-one-rank 0 "mpirun ${root}-n 1 $pinned $tspemu run $prog --topology $topo/rack.toml" \
+  "$wrapper" --dry-run -n 1 "$prog" --topology "$topo/rack.toml"
+check tsps-per-rank-sets-n 0 \
+  "mpirun ${root}-n 3 $over $tspemu run $prog --topology $topo/rack.toml --tsps-per-rank 24" \
+  "$wrapper" --dry-run "$prog" --topology "$topo/rack.toml" --tsps-per-rank 24
+check tsps-per-rank-equals-sets-n 0 \
+  "mpirun ${root}-n 2 $pinned $tspemu run $prog --topology $topo/node.toml --tsps-per-rank=4" \
+  "$wrapper" --dry-run "$prog" --topology "$topo/node.toml" --tsps-per-rank=4
+check n-too-many 2 \
+  "tspemu-mpirun: -n 73 is more ranks than '$topo/rack.toml' has TSPs (72; tspemu runs one or more TSPs per rank): drop -n or give at most 72" \
+  "$wrapper" --dry-run -n 73 "$prog" --topology "$topo/rack.toml"
+check tsps-per-rank-bad 2 "tspemu-mpirun: --tsps-per-rank 'many' is not a positive TSP count" \
+  "$wrapper" --dry-run "$prog" --topology "$topo/rack.toml" --tsps-per-rank many
 check no-topology 2 \
   "tspemu-mpirun: no --topology given (usage: tspemu-mpirun PROGRAM --topology T [tspemu run options])" \
   "$wrapper" --dry-run "$prog"

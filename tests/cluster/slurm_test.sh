@@ -170,21 +170,39 @@ case "$case_name" in
 
   rank_mismatch)
     use_slurm
-    # The job script refuses before starting any rank ...
+    # The job script refuses more tasks than TSPs before starting any rank ...
     rc=0
-    TSPEMU_PROGRAM=$work/rack.tsa sbatch --wait --time=5 --ntasks=8 --output=job.out \
-      "$slurm/rack.sbatch" >/dev/null || rc=$?
-    [ "$rc" != 0 ] || fail "a rack job with 8 tasks succeeded"
-    expect_in job.out "tspemu job: this job has 8 tasks but $repo/topologies/rack.toml has 72 TSPs (tspemu runs one task per TSP): submit with sbatch --ntasks=72 ..."
+    TSPEMU_PROGRAM=$work/node.tsa sbatch --wait --time=5 --ntasks=9 --output=job.out \
+      "$slurm/node.sbatch" >/dev/null || rc=$?
+    [ "$rc" != 0 ] || fail "a node job with 9 tasks succeeded"
+    expect_in job.out "tspemu job: this job has 9 tasks but $repo/topologies/node.toml has 8 TSPs (tspemu runs one or more TSPs per task): submit with at most sbatch --ntasks=8 ..."
     # ... and a direct launch is refused by the run itself, on every rank together.
     # shellcheck disable=SC2016  # $TSPEMU_BIN is expanded by the job
     printf '#!/bin/bash\nsrun --mpi=pmix "$TSPEMU_BIN" run %s --topology %s\n' \
-      "$work/rack.tsa" "$repo/topologies/rack.toml" >direct.sh
+      "$work/node.tsa" "$repo/topologies/node.toml" >direct.sh
     rc=0
-    sbatch --wait --time=5 --ntasks=8 --output=direct.out direct.sh >/dev/null || rc=$?
-    [ "$rc" != 0 ] || fail "a direct 8-rank launch on the rack topology succeeded"
-    expect_in direct.out "tspemu: error: the topology has 72 TSPs and tspemu runs one TSP per MPI rank, but this job has 8 ranks: start it with \`mpirun -n 72 ...\` (or \`srun --mpi=pmix -n 72 ...\`)"
-    echo "task-count mismatches are refused with the rank-count message"
+    sbatch --wait --time=5 --ntasks=9 --output=direct.out direct.sh >/dev/null || rc=$?
+    [ "$rc" != 0 ] || fail "a direct 9-rank launch on the node topology succeeded"
+    expect_in direct.out "tspemu: error: the topology has 8 TSPs but this job has 9 ranks: tspemu runs one or more TSPs per MPI rank, so start it with at most 8 ranks (\`mpirun -n 8 ...\` or fewer, or \`srun --mpi=pmix -n 8 ...\`)"
+    echo "more tasks than TSPs are refused with the rank-count message"
+    ;;
+
+  rack_job_nodes_per_task)
+    use_slurm
+    # The rack on 9 tasks, a node each: the digest of the reference run in one process.
+    id=$(job_id "$(TSPEMU_PROGRAM=$work/rack.tsa sbatch --parsable --wait --time=10 --ntasks=9 \
+                   "$slurm/rack.sbatch")") ||
+      { show_job_output tspemu-*.out; fail "sbatch --wait returned non-zero"; }
+    out=$work/tspemu-out/$id
+    [ -s "$out/report.json" ] || { show_job_output tspemu-*.out; fail "no $out/report.json"; }
+    [ "$(jq -r .ranks "$out/report.json")" = 9 ] || fail "report.json: ranks != 9"
+    [ "$(jq -r .partition "$out/report.json")" = "72 TSPs on 9 ranks: 8 TSPs per rank, whole nodes" ] ||
+      fail "report.json: partition is '$(jq -r .partition "$out/report.json")'"
+    "$tspemu" run "$work/rack.tsa" --topology "$repo/topologies/rack.toml" --local \
+      --report "$work/local.json" >"$work/local.out" 2>&1 || { cat "$work/local.out"; fail "--local run failed"; }
+    [ "$(digest_of "$out/report.json")" = "$(digest_of "$work/local.json")" ] ||
+      fail "digests differ: 9 tasks $(digest_of "$out/report.json"), --local $(digest_of "$work/local.json")"
+    echo "rack.sbatch on 9 tasks (a node each): digest $(digest_of "$out/report.json") (= --local)"
     ;;
 
   bare_srun)

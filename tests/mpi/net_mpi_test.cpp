@@ -1,8 +1,9 @@
 // MpiTransport against the LocalTransport reference, at whatever rank count mpiexec gives
-// (registered at np=1, 2, 8 and 72 in tests/mpi/CMakeLists.txt). One TSP per rank: the scenarios
-// are built for comm size TSPs. Every rank checks that it receives exactly the canonical sequence
-// the scenario implies; rank 0 runs the same scenario on LocalTransport and every rank compares its
-// digest and the final cycle with that reference.
+// (registered at np=1, 2, 8 and 72 in tests/mpi/CMakeLists.txt). The scenarios are built for comm
+// size TSPs (one per rank), or a multiple of it with a rank placement (several per rank). Every
+// rank checks that it receives exactly the canonical sequence the scenario implies; rank 0 runs the
+// same scenario on LocalTransport and every rank compares its digest and the final cycle with that
+// reference.
 //
 // Own main: MPI_Init_thread(FUNNELED); ranks other than 0 replace the gtest printer with one that
 // prints only failures, tagged with the rank; the exit code is the MAX over ranks.
@@ -91,9 +92,12 @@ void expect_matches_reference(const Scenario& scenario, const MpiTransportOption
   transport.set_plan(std::move(plan));
   const RunOutcome outcome = run_scenario(transport, scenario, run_options);
   EXPECT_EQ(outcome.problem, "") << "rank " << world_rank();
-  EXPECT_EQ(outcome.tsp_digests.size(), 1U);
-  EXPECT_EQ(outcome.tsp_digests.at(0).hex(), ref.digests[transport.tsp().index()].hex())
-      << scenario.name << ": TSP " << transport.tsp().value << " on rank " << world_rank();
+  const auto local = transport.local_tsps();
+  EXPECT_EQ(outcome.tsp_digests.size(), local.size());
+  for (std::size_t i = 0; i < local.size() && i < outcome.tsp_digests.size(); ++i) {
+    EXPECT_EQ(outcome.tsp_digests[i].hex(), ref.digests[local[i].index()].hex())
+        << scenario.name << ": TSP " << local[i].value << " on rank " << world_rank();
+  }
   EXPECT_EQ(outcome.final_cycle, ref.final_cycle) << scenario.name;
   EXPECT_EQ(sum_over_ranks(outcome.vectors_delivered), ref.vectors) << scenario.name;
   if (world_size() > 1) {
@@ -150,6 +154,40 @@ TEST(MpiTransport, ReversedRankPlacementGivesTheSameDigests) {
   for (int t = 0; t < world_size(); ++t) options.rank_of_tsp.push_back(world_size() - 1 - t);
   Scenario scenario = ring_scenario(world_size(), windows_for(200), 16);
   expect_matches_reference(scenario, options);
+}
+
+// Several TSPs per rank: three per rank in contiguous blocks, and dealt out round-robin (so that
+// every TSP's ring neighbours are on other ranks), give the reference's digests.
+TEST(MpiTransport, SeveralTspsPerRankMatchTheLocalReference) {
+  const int size = world_size();
+  const int tsps = 3 * size;
+  for (const bool round_robin : {false, true}) {
+    MpiTransportOptions options;
+    for (int t = 0; t < tsps; ++t) options.rank_of_tsp.push_back(round_robin ? t % size : t / 3);
+    Scenario scenario = size <= 8 ? mesh_scenario(tsps, windows_for(100), 20)
+                                  : ring_scenario(tsps, windows_for(100), 20);
+    scenario.traffic_percent = 40;
+    expect_matches_reference(scenario, options, make_plan(scenario));
+  }
+}
+
+// Messages between ranks: at most one per pair of ranks, direction and window, however many TSP
+// pairs cross; the per-TSP-pair counts equal LocalTransport's.
+TEST(MpiTransport, OneMessagePerPairOfRanksAndWindow) {
+  const int size = world_size();
+  if (size > 8) GTEST_SKIP() << "a full mesh of 3 x 72 TSPs is too slow for this check";
+  const Scenario scenario = mesh_scenario(3 * size, 16, 21);
+  MpiTransportOptions options;
+  for (int t = 0; t < 3 * size; ++t) options.rank_of_tsp.push_back(t / 3);
+  WatchedComm comm(MPI_COMM_WORLD, 300);
+  MpiTransport transport(comm, scenario.layout, options);
+  const RunOutcome outcome = run_scenario(transport, scenario);
+  EXPECT_EQ(outcome.problem, "");
+  EXPECT_EQ(transport.local_tsps().size(), 3U);
+  const std::int64_t windows = transport.stats().windows;
+  EXPECT_EQ(transport.stats().rank_messages_sent, windows * (size - 1));
+  // Without a plan every TSP sends one logical message per neighbour per window.
+  EXPECT_EQ(sum_over_ranks(transport.stats().messages_sent), windows * (3 * size) * (3 * size - 1));
 }
 
 TEST(MpiTransport, FinalCycleDoesNotDependOnTheAgreementInterval) {

@@ -16,7 +16,7 @@
 #     Only the report check, for a run under mpiexec (whose exit code its own test checks):
 #     "check":{"status":"passed"}, "digest" == GOLDEN, "cycles" == "predicted_cycles" of the run
 #     report == "predicted_cycles" of the compile report, and (with RANKS) "transport" mpi with
-#     RANKS ranks.
+#     RANKS ranks, (with PARTITION) the report's "partition" text.
 #
 #   cmake -DMODE=header -DNAME=<graph> -DGRAPH=<toml> -DTOPOLOGY=<topologies/x.toml> -DNP=<n>
 #         -P check_run.cmake
@@ -158,6 +158,10 @@ elseif(MODE STREQUAL "report")
     _json_get(_ranks "${RUN_REPORT}" ranks)
     _expect("run report \"transport\"" "${_transport}" mpi)
     _expect("run report \"ranks\"" "${_ranks}" "${RANKS}")
+  endif()
+  if(DEFINED PARTITION)
+    _json_get(_partition "${RUN_REPORT}" partition)
+    _expect("run report \"partition\"" "${_partition}" "${PARTITION}")
   endif()
 elseif(MODE STREQUAL "header")
   foreach(_v GRAPH TOPOLOGY NP)
