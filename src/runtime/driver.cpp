@@ -15,7 +15,9 @@ struct RunDriver::Local {
   std::int64_t vectors_sent = 0;
   std::int64_t vectors_received = 0;
   std::int64_t fec_corrected = 0;
-  std::vector<std::int64_t> link_vectors;
+  // Vectors sent per C2C port: a TSP's own ports, not every link of the machine (which would make
+  // a run's memory quadratic in TSPs).
+  std::vector<std::int64_t> port_vectors;
 };
 
 namespace {
@@ -73,11 +75,12 @@ RunDriver::RunDriver(const Topology& topology, const ChipConfig& chip, const Bun
   engine_options.timing_only = options.timing_only;
   engine_options.network = true;
   engine_options.hac_period_cycles = topology.chip().hac_period_cycles;
+  std::vector<const TspProgram*> program_of(topology.tsp_count(), nullptr);
+  for (const auto& p : bundle.program.tsps) {
+    if (p.tsp.value >= 0 && p.tsp.index() < program_of.size()) program_of[p.tsp.index()] = &p;
+  }
   for (const TspId tsp : transport.local_tsps()) {
-    const TspProgram* program = nullptr;
-    for (const auto& p : bundle.program.tsps) {
-      if (p.tsp == tsp) program = &p;
-    }
+    const TspProgram* program = program_of.at(tsp.index());
     if (program == nullptr) {
       // A TSP the bundle gives nothing to runs an empty program, which must outlive its engine.
       auto empty = std::make_unique<TspProgram>();
@@ -85,8 +88,9 @@ RunDriver::RunDriver(const Topology& topology, const ChipConfig& chip, const Bun
       program = empty.get();
       empty_programs_.push_back(std::move(empty));
     }
-    locals_.push_back(Local{tsp, std::make_unique<Engine>(*program, chip, engine_options), Hasher{},
-                            0, 0, 0, std::vector<std::int64_t>(topology.link_count(), 0)});
+    locals_.push_back(
+        Local{tsp, std::make_unique<Engine>(*program, chip, engine_options), Hasher{}, 0, 0, 0,
+              std::vector<std::int64_t>(static_cast<std::size_t>(topology.chip().c2c_ports), 0)});
   }
   // Elide empty exchange messages (net/exchange_plan.hpp) when the bundle's send schedule is the
   // whole traffic: a SEND hands its vector over in the window in which its result lands. Every
@@ -206,7 +210,7 @@ DriverOutcome RunDriver::run() {
         stamp(v, transport_.layout().link(*link_id).params, options_.seed);
         hash_in_flight(local.sent_log, v);
         ++local.vectors_sent;
-        ++local.link_vectors[link_id->index()];
+        ++local.port_vectors[send.port.index()];
         outbox.add(v);
       }
     }
@@ -276,7 +280,13 @@ DriverOutcome RunDriver::run() {
     Hasher h;
     h.digest(t.result.digest).digest(t.sent_log);
     t.digest = h.finish();
-    t.link_vectors = std::move(local.link_vectors);
+    for (std::size_t port = 0; port < local.port_vectors.size(); ++port) {
+      if (local.port_vectors[port] == 0) continue;
+      const auto link = topology_.link_at(local.tsp, PortId(static_cast<std::int32_t>(port)));
+      TSPEMU_ASSERT(link.has_value(), "vectors sent from a port without a link");
+      t.link_vectors.emplace_back(*link, local.port_vectors[port]);
+    }
+    std::sort(t.link_vectors.begin(), t.link_vectors.end());
     outcome.local.push_back(std::move(t));
   }
   return outcome;

@@ -55,7 +55,8 @@ struct TspOutcome {
   std::int64_t fec_corrected = 0;
   Digest128 sent_log;  // digest of every vector it put on a link, in send order
   Digest128 digest;    // the TSP's digest: engine digest + sent log (DESIGN.md section 9)
-  std::vector<std::int64_t> link_vectors;  // vectors it sent per link (index = LinkId)
+  // Vectors it sent per link, for the links it sent on, ascending link id.
+  std::vector<std::pair<LinkId, std::int64_t>> link_vectors;
 };
 
 struct DriverOutcome {

@@ -140,8 +140,8 @@ Json outcome_to_json(const TspOutcome& t) {
                                                          : 0.0}});
   }
   Json links = Json::array();
-  for (std::size_t l = 0; l < t.link_vectors.size(); ++l) {
-    if (t.link_vectors[l] != 0) links.push_back({l, t.link_vectors[l]});
+  for (const auto& [link, vectors] : t.link_vectors) {
+    links.push_back({link.value, vectors});
   }
   Json outputs = Json::array();
   for (const auto& o : t.result.outputs) {

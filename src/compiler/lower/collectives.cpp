@@ -376,8 +376,9 @@ void Lowering::replicated_all_reduce(const Op& op, const CollectiveTree& tree,
   };
   // Spreads every value to its targets, all values stage by stage (a stage's sends never wait
   // behind a later stage's on a link): in each stage every target one link away from a holder
-  // receives from the holder that can send soonest; a target no holder is a link away from (a
-  // placement with gaps) waits, or, when nothing moves, takes a minimal route from the nearest.
+  // receives from the holder whose vector can arrive soonest; a target no holder is a link away
+  // from (a placement with gaps) waits, or, when nothing moves, takes a minimal route from the
+  // nearest.
   auto spread = [&](std::vector<Spread> jobs) {
     std::vector<std::vector<std::size_t>> pending(jobs.size());
     for (std::size_t j = 0; j < jobs.size(); ++j) {
@@ -396,7 +397,10 @@ void Lowering::replicated_all_reduce(const Op& op, const CollectiveTree& tree,
           Cycle best_at = std::numeric_limits<Cycle>::max();
           for (const auto& [h, loc] : *jobs[j].value) {
             if (routing().distance(in_tsps[h], in_tsps[t]) != 1) continue;
-            const Cycle at = std::max(loc.ready, link_free(in_tsps[h], in_tsps[t]));
+            // By estimated arrival: a free optical link to another rack loses to a busier
+            // 217-cycle link inside the rack.
+            const Cycle at = std::max(loc.ready, link_free(in_tsps[h], in_tsps[t])) +
+                             link_latency_cycles(in_tsps[h], in_tsps[t]);
             if (at < best_at) {
               best = h;
               best_at = at;

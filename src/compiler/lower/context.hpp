@@ -220,6 +220,8 @@ class Lowering {
   // id), and when it is free.
   std::pair<LinkId, Cycle> soonest_link(TspId a, TspId b);
   Cycle link_free(TspId a, TspId b);
+  // The worst-case latency of the link from a to its neighbour b (the schedule's assumption).
+  Cycle link_latency_cycles(TspId a, TspId b);
   // Moves a whole vector (every byte plane).
   Cycle transfer_vector(TspId src_tsp, const VectorLoc& src, TspId dst_tsp, VectorLoc& dst);
 

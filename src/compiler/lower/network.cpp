@@ -29,6 +29,10 @@ Cycle Lowering::link_free(TspId a, TspId b) {
   return soonest_link(a, b).second;
 }
 
+Cycle Lowering::link_latency_cycles(TspId a, TspId b) {
+  return topology_.link(routing().next_hop_links(a, b).front()).params.latency_max_cycles;
+}
+
 // Minimal routes, the next hop chosen at every step among the equal-cost ones by the link that is
 // free soonest (ties: the lowest TSP id), so traffic spreads over parallel paths as links fill.
 // A one-hop transfer whose direct link is backed up takes a two-hop detour through a common
