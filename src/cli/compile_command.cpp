@@ -27,6 +27,7 @@
 #include "common/log.hpp"
 #include "common/memory_budget.hpp"
 #include "common/output_file.hpp"
+#include "common/progress.hpp"
 #include "compiler/compile.hpp"
 #include "compiler/graph_loader.hpp"
 #include "isa/bundle.hpp"
@@ -46,6 +47,7 @@ struct CompileOptions {
   std::string topology;
   std::optional<std::filesystem::path> report;
   bool no_verify = false;
+  std::optional<bool> progress;  // default: when stderr is a terminal
 };
 
 // Timing-only run of the whole machine in this process; returns the run's cycles.
@@ -68,9 +70,16 @@ int run_compile(const CompileOptions& options) {
     if (options.report) outputs.push_back({"--report", *options.report});
     check_output_paths(inputs, outputs);
   }
+  std::optional<ProgressPrinter> printer;
+  if (options.progress.value_or(is_terminal(stderr))) printer.emplace("compile", stderr);
+  const auto say = [&](const char* text) {
+    if (printer) printer->report_now(text);
+  };
+  say("loading the topology and the graph");
   const Topology topology = load_topology(options.topology);
   const Graph graph = load_graph(options.input, topology);
-  CompileOutput out = compile_graph(graph, topology);
+  CompileOutput out = compile_graph(graph, topology, printer ? printer->sink() : ProgressSink{});
+  say("encoding and checking the bundle");
   const ChipConfig chip = chip_config_from_params(topology.chip());
   // The bundle must be one a reader accepts (validate_program: every instruction and segment).
   const std::vector<std::uint8_t> bytes = encode_bundle(out.bundle);
@@ -95,6 +104,7 @@ int run_compile(const CompileOptions& options) {
           "compiler built at row {}: derived {}, built {}",
           k, describe(derived, k), describe(built, k)));
     }
+    say("verifying: a timing-only run of the schedule on every TSP");
     try {
       verified_cycles = verify_by_running(out.bundle, topology, chip);
     } catch (const Error& e) {
@@ -168,6 +178,9 @@ void add_compile_command(CLI::App& app, CommandTable& table) {
   add_path_option(sub, "--report", options->report, "Compile report (JSON) to write");
   sub->add_flag("--no-verify", options->no_verify,
                 "Skip the verification run (the bundle is still checked when it runs)");
+  sub->add_flag("--progress,!--no-progress", options->progress,
+                "Print what the compiler is doing on stderr, at most a line a second (default: "
+                "when stderr is a terminal)");
   table.add(sub, [options] { return run_compile(*options); });
 }
 

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "common/ids.hpp"
+#include "common/progress.hpp"
 #include "compiler/compiled_graph.hpp"
 #include "compiler/graph.hpp"
 #include "isa/bundle.hpp"
@@ -57,6 +58,8 @@ struct CompileOutput {
 // Lowers `graph`, which must have been loaded against `topology`. An op the lowering cannot map
 // onto the chip yet is a ScheduleError located at the op ("op[4] (reduce 'z'): reduce along the
 // last axis ... is not supported by the lowering"); running out of SRAM likewise.
-[[nodiscard]] CompileOutput compile_graph(const Graph& graph, const Topology& topology);
+// `progress` (optional) hears the phases of a long compile (common/progress.hpp).
+[[nodiscard]] CompileOutput compile_graph(const Graph& graph, const Topology& topology,
+                                          const ProgressSink& progress = {});
 
 }  // namespace tspemu

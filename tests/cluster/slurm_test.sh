@@ -205,6 +205,25 @@ case "$case_name" in
     echo "rack.sbatch on 9 tasks (a node each): digest $(digest_of "$out/report.json") (= --local)"
     ;;
 
+  system_576)
+    use_slurm
+    # The 576-TSP graphs, compiled in the job and run on 8 tasks (a rack each): the golden digests
+    # of their --local runs.
+    id=$(job_id "$(sbatch --parsable --wait --time=15 "$slurm/system-576.sbatch")") ||
+      { show_job_output tspemu-*.out; fail "sbatch --wait returned non-zero"; }
+    for graph in allreduce_576 gemm_576; do
+      report=$work/tspemu-out/$id/$graph/report.json
+      [ -s "$report" ] || { show_job_output tspemu-*.out; fail "no $report"; }
+      golden=$(sed -n "s/^$graph \([0-9a-f]*\)$/\1/p" "$repo/tests/e2e/compiler/golden_digests.txt")
+      [ "$(digest_of "$report")" = "$golden" ] ||
+        fail "$graph: digest $(digest_of "$report"), golden $golden"
+      [ "$(jq -r .partition "$report")" = "576 TSPs on 8 ranks: 72 TSPs per rank, whole racks" ] ||
+        fail "$graph: partition '$(jq -r .partition "$report")'"
+      expect_in "tspemu-system-576-$id.out" "$graph digest $golden"
+    done
+    echo "system-576.sbatch on 8 tasks: both golden digests"
+    ;;
+
   bare_srun)
     use_slurm
     # srun without PMIx (what `srun -n 8` does where MpiDefault is none): every task sees

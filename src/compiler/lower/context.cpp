@@ -96,8 +96,11 @@ std::span<std::uint8_t> literal_row(TspSchedule& s, const VectorLoc& loc) {
   return {seg.init.bytes.data() + static_cast<std::size_t>(loc.segment_row) * row_bytes, row_bytes};
 }
 
-Lowering::Lowering(const Graph& graph, const Topology& topology)
-    : graph_(graph), topology_(topology), config_(chip_config_from_params(topology.chip())) {
+Lowering::Lowering(const Graph& graph, const Topology& topology, ProgressSink progress)
+    : graph_(graph),
+      progress_(std::move(progress)),
+      topology_(topology),
+      config_(chip_config_from_params(topology.chip())) {
   if (config_.shape.lanes() != kLanes) {
     throw InputError(fmt::format(
         "the compiler lowers to 320-lane chips; topology '{}' has {} superlanes ({} lanes)",
@@ -367,6 +370,11 @@ const Storage& Lowering::zero_padded(const Storage& x, TspSchedule& s, const std
 // ---- driver -------------------------------------------------------------------------------------
 
 CompileOutput Lowering::run() {
+  // Progress lines are built only when someone listens.
+  const auto progress = [this](const std::function<std::string()>& describe) {
+    if (progress_) progress_(describe);
+  };
+  progress([] { return std::string("placing the initial data"); });
   for (const Tensor& t : graph_.tensors) {
     if (t.producer < 0 && t.init) {
       load_initial(t);
@@ -380,8 +388,13 @@ CompileOutput Lowering::run() {
   }
   op_finish_.assign(graph_.ops.size(), 0);
   op_start_.assign(graph_.ops.size(), -1);
+  std::size_t lowered = 0;
   for (const std::int32_t index : lowering_order()) {
     const Op& op = graph_.ops[static_cast<std::size_t>(index)];
+    ++lowered;
+    progress([&] {
+      return fmt::format("lowering op {} of {}: {}", lowered, graph_.ops.size(), op.label());
+    });
     const auto marks = block_marks();
     set_reuse_horizons(op);
     for (auto& [id, s] : schedules_) s->begin_span();
@@ -398,6 +411,7 @@ CompileOutput Lowering::run() {
     op_start_[static_cast<std::size_t>(index)] = first == TspSchedule::kNoSpan ? -1 : first;
     op_finish_[static_cast<std::size_t>(index)] = last;
   }
+  progress([] { return std::string("writing the programs and the send schedule"); });
   declare_outputs();
   CompileOutput out;
   out.record.graph = graph_;

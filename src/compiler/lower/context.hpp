@@ -24,6 +24,7 @@
 #include <tuple>
 #include <vector>
 
+#include "common/progress.hpp"
 #include "compiler/compile.hpp"
 #include "compiler/graph.hpp"
 #include "compiler/lower/lowering.hpp"
@@ -68,7 +69,7 @@ struct PlaneRef {
 
 class Lowering {
  public:
-  Lowering(const Graph& graph, const Topology& topology);
+  Lowering(const Graph& graph, const Topology& topology, ProgressSink progress = {});
 
   CompileOutput run();
 
@@ -226,6 +227,7 @@ class Lowering {
   Cycle transfer_vector(TspId src_tsp, const VectorLoc& src, TspId dst_tsp, VectorLoc& dst);
 
   const Graph& graph_;
+  ProgressSink progress_;  // phases of a long compile; never reaches the output
   const Topology& topology_;
   ChipConfig config_;
   std::unique_ptr<Routing> routing_;

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by the compiler benchmark scripts (sourced, not run): results go to $RESULTS.
 
 # say TEXT: print a line and append it to $RESULTS.
@@ -11,4 +12,24 @@ try:
 except Exception:
     v = ""
 print(v)' "$1" "$2"
+}
+
+# bench_arguments "$@": the benchmarks' command line, <tspemu> <outdir> [<baseline tspemu>]; sets
+# TSPEMU, OUT and BASE (empty without a baseline), or prints the usage and exits 2.
+bench_arguments() {
+  if [[ $# -lt 2 || $# -gt 3 ]]; then
+    echo "usage: $0 <tspemu> <outdir> [<baseline tspemu>]" >&2
+    exit 2
+  fi
+  TSPEMU=$(realpath "$1")
+  BASE=""
+  if [[ $# -eq 3 ]]; then BASE=$(realpath "$3"); fi
+  for bin in "$TSPEMU" ${BASE:+"$BASE"}; do
+    if [[ ! -x $bin ]]; then
+      echo "$0: $bin is not an executable" >&2
+      exit 2
+    fi
+  done
+  # shellcheck disable=SC2034  # read by the scripts that source this file
+  OUT=$(realpath -m "$2")
 }

@@ -20,29 +20,15 @@
 # seconds). Needs bash, timeout and python3 (3.11: tomllib).
 set -u -o pipefail
 
-if [[ $# -lt 2 || $# -gt 3 ]]; then
-  echo "usage: $0 <tspemu> <outdir> [<baseline tspemu>]" >&2
-  exit 2
-fi
-TSPEMU=$(realpath "$1")
-BASE=""
-if [[ $# -eq 3 ]]; then BASE=$(realpath "$3"); fi
-for bin in "$TSPEMU" ${BASE:+"$BASE"}; do
-  if [[ ! -x $bin ]]; then
-    echo "$0: $bin is not an executable" >&2
-    exit 2
-  fi
-done
-OUT=$(realpath -m "$2")
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
+# shellcheck source=tests/bench/compiler/bench_lib.sh
+source "$ROOT/tests/bench/compiler/bench_lib.sh"
+bench_arguments "$@"
 TIMEOUT=${BENCH_TIMEOUT:-600}
 CHIP="$ROOT/topologies/chip.toml"
 mkdir -p "$OUT/graphs"
 RESULTS="$OUT/results.md"
 : >"$RESULTS"
-
-# shellcheck source=tests/bench/compiler/bench_lib.sh
-source "$ROOT/tests/bench/compiler/bench_lib.sh"
 
 # The graphs, written by one python script: matvecs, GEMMs, reduce, softmax, the ten-op chain.
 python3 - "$OUT/graphs" <<'EOF'
