@@ -366,6 +366,10 @@ void Lowering::replicated_all_reduce(const Op& op, const CollectiveTree& tree,
     return &results[m].at(static_cast<std::int64_t>(v) / x0.tiles,
                           static_cast<std::int64_t>(v) % x0.tiles);
   };
+  // Participant position of every TSP of the topology (-1: not a participant).
+  std::vector<std::int32_t> position_of(topology_.tsp_count(), -1);
+  for (std::size_t i = 0; i < n; ++i)
+    position_of[in_tsps[i].index()] = static_cast<std::int32_t>(i);
   // One value of one vector: where it is held (position -> its location on that TSP).
   using Held = std::map<std::size_t, VectorLoc>;
   struct Spread {
@@ -395,13 +399,20 @@ void Lowering::replicated_all_reduce(const Op& op, const CollectiveTree& tree,
         for (const std::size_t t : pending[j]) {
           std::size_t best = n;
           Cycle best_at = std::numeric_limits<Cycle>::max();
-          for (const auto& [h, loc] : *jobs[j].value) {
-            if (routing().distance(in_tsps[h], in_tsps[t]) != 1) continue;
+          // The holders one link away: the target's neighbours that hold the value (a TSP has a
+          // dozen neighbours; a value may have thousands of holders). Ascending participant
+          // position, so ties go to the lowest, as before.
+          for (const TspId nb : routing().neighbours(in_tsps[t])) {
+            const std::int32_t h_pos = position_of[nb.index()];
+            if (h_pos < 0) continue;
+            const auto held = jobs[j].value->find(static_cast<std::size_t>(h_pos));
+            if (held == jobs[j].value->end()) continue;
+            const std::size_t h = held->first;
             // By estimated arrival: a free optical link to another rack loses to a busier
             // 217-cycle link inside the rack.
-            const Cycle at = std::max(loc.ready, link_free(in_tsps[h], in_tsps[t])) +
+            const Cycle at = std::max(held->second.ready, link_free(in_tsps[h], in_tsps[t])) +
                              link_latency_cycles(in_tsps[h], in_tsps[t]);
-            if (at < best_at) {
+            if (at < best_at || (at == best_at && h < best)) {
               best = h;
               best_at = at;
             }
