@@ -399,12 +399,14 @@ Engine::Impl::Impl(const TspProgram& program, const ChipConfig& config, EngineOp
   // The engine indexes tables with operand values: check the program's structure first (the same
   // rules the assembler applies; isa/validate.hpp).
   for (const LaneMap& map : program_.maps) {
+    if (options_.program_validated) break;
     if (const auto problem = check_lane_map(map, config_.shape)) {
       throw InputError(
           fmt::format("tsp {}, map '{}': {}", program_.tsp.value, map.name, problem->message));
     }
   }
   for (const DataSegment& data : program_.data) {
+    if (options_.program_validated) break;
     if (const auto problem = check_data_segment(data, config_.shape)) {
       throw InputError(
           fmt::format("tsp {}, data '{}': {}", program_.tsp.value, data.name, problem->message),
@@ -416,7 +418,7 @@ Engine::Impl::Impl(const TspProgram& program, const ChipConfig& config, EngineOp
       throw InputError(fmt::format("tsp {}: queue {} does not exist on this chip",
                                    program_.tsp.value, queue_name(qp.queue)));
     }
-    for (std::size_t i = 0; i < qp.instructions.size(); ++i) {
+    for (std::size_t i = 0; i < qp.instructions.size() && !options_.program_validated; ++i) {
       const Instruction& instr = qp.instructions[i];
       if (const auto problem = check_instruction(instr, qp.queue, config_.shape, program_.maps)) {
         throw InputError(fmt::format("tsp {}, queue {}, instruction {}: {}", program_.tsp.value,
@@ -449,6 +451,14 @@ Engine::Impl::Impl(const TspProgram& program, const ChipConfig& config, EngineOp
                        ErrorContext{.where = data.where});
     }
     if (data.init.kind == DataInit::Kind::zero) {
+      for (const QueueId& slice : data.at.slices) {
+        sram_.declare_zero(config_.slice_index(slice.hemisphere, slice.index), data.at.address,
+                           data.rows);
+      }
+      continue;
+    }
+    if (options_.timing_only) {
+      // No data: the rows only count as written (the same written bits as the stores below).
       for (const QueueId& slice : data.at.slices) {
         sram_.declare_zero(config_.slice_index(slice.hemisphere, slice.index), data.at.address,
                            data.rows);
@@ -1284,9 +1294,15 @@ void Engine::Impl::execute_item(ExecItem& item, Effect* effects) {
     read_value(item, ops[1 + i], dtype_bytes(t), values[static_cast<std::size_t>(i)]);
     pointers[static_cast<std::size_t>(i)] = &values[static_cast<std::size_t>(i)];
   }
-  const VectorGroup result =
-      vxm_compute(op, std::span<const VectorGroup* const>(pointers.data(),
-                                                          static_cast<std::size_t>(operand_count)));
+  VectorGroup result;
+  if (options_.timing_only) {
+    // No arithmetic: the operands were read (and checked) above; the result's planes carry no
+    // data, only their count matters to the streams they go to.
+    result.count = dtype_bytes(op.dtype);
+  } else {
+    result = vxm_compute(op, std::span<const VectorGroup* const>(
+                                 pointers.data(), static_cast<std::size_t>(operand_count)));
+  }
   for (int i = 0; i < result.count; ++i) {
     vec(item, static_cast<std::uint32_t>(i)) = result.planes[static_cast<std::size_t>(i)];
   }

@@ -56,6 +56,7 @@ Cycle verify_by_running(const Bundle& bundle, const Topology& topology, const Ch
   LocalTransport transport(network_layout_of(topology));
   DriverOptions options;
   options.timing_only = true;
+  options.program_validated = true;  // run_compile decoded (and so validated) the bundle first
   RunDriver driver(topology, chip, bundle, transport, options);
   const DriverOutcome outcome = driver.run();
   return outcome.final_cycle + 1;

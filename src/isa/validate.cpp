@@ -218,20 +218,21 @@ std::optional<Problem> check_operands(const Instruction& instruction, QueueId qu
   const OpInfo& info = op_info(instruction.opcode);
   const int position = queue_position(queue, shape);
   const int last_position = shape.position_count() - 1;
-  const std::string qname = queue_name(queue);
+  // Named only in messages: built on demand (this runs for every instruction of every bundle).
+  const auto qname = [&] { return queue_name(queue); };
 
   auto check_read = [&](const StreamRef& s) -> std::optional<std::string> {
     if (position == 0 && s.direction == Direction::east) {
       return fmt::format(
           "{} is at the west edge of the chip: no eastward stream reaches it, so it "
           "cannot read {}",
-          qname, stream_text(s));
+          qname(), stream_text(s));
     }
     if (position == last_position && s.direction == Direction::west) {
       return fmt::format(
           "{} is at the east edge of the chip: no westward stream reaches it, so it "
           "cannot read {}",
-          qname, stream_text(s));
+          qname(), stream_text(s));
     }
     return std::nullopt;
   };
@@ -240,13 +241,13 @@ std::optional<Problem> check_operands(const Instruction& instruction, QueueId qu
       return fmt::format(
           "{} is at the west edge of the chip: a result on westward stream {} "
           "would leave the chip",
-          qname, stream_text(s));
+          qname(), stream_text(s));
     }
     if (position == last_position && s.direction == Direction::east) {
       return fmt::format(
           "{} is at the east edge of the chip: a result on eastward stream {} "
           "would leave the chip",
-          qname, stream_text(s));
+          qname(), stream_text(s));
     }
     return std::nullopt;
   };
@@ -425,7 +426,7 @@ std::optional<Problem> check_operands(const Instruction& instruction, QueueId qu
             mxm_hemisphere(plane, shape) != mxm_hemisphere(plane + 1, shape)) {
           return Problem{-1, fmt::format("ABC.f16 uses planes p and p+1 (p even, one hemisphere), "
                                          "{} cannot be p",
-                                         qname)};
+                                         qname())};
         }
       }
       break;
@@ -777,14 +778,15 @@ void validate_program(const Program& program, const ChipShape& shape, const std:
       IssueCursor cursor;
       for (std::size_t i = 0; i < queue.instructions.size(); ++i) {
         const Instruction& instruction = queue.instructions[i];
-        const std::string where =
-            fmt::format("{}, queue {}, instruction {}", where_tsp, queue_name(queue.queue), i);
+        const auto where = [&] {
+          return fmt::format("{}, queue {}, instruction {}", where_tsp, queue_name(queue.queue), i);
+        };
         if (auto p = check_instruction(instruction, queue.queue, shape, tsp.maps)) {
-          fail(fmt::format("{}: {}", where, p->message));
+          fail(fmt::format("{}: {}", where(), p->message));
         }
         const Instruction* previous = i > 0 ? &queue.instructions[i - 1] : nullptr;
         if (auto message = cursor.advance(instruction, previous, queue.queue, shape)) {
-          fail(fmt::format("{}: {}", where, *message));
+          fail(fmt::format("{}: {}", where(), *message));
         }
       }
     }

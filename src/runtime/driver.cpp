@@ -75,6 +75,7 @@ RunDriver::RunDriver(const Topology& topology, const ChipConfig& chip, const Bun
   engine_options.timing_only = options.timing_only;
   engine_options.network = true;
   engine_options.hac_period_cycles = topology.chip().hac_period_cycles;
+  engine_options.program_validated = options.program_validated;
   std::vector<const TspProgram*> program_of(topology.tsp_count(), nullptr);
   for (const auto& p : bundle.program.tsps) {
     if (p.tsp.value >= 0 && p.tsp.index() < program_of.size()) program_of[p.tsp.index()] = &p;

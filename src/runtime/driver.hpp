@@ -44,6 +44,9 @@ struct DriverOptions {
   std::optional<std::uint64_t> shuffle_seed;
   bool timing_only = false;
   std::int64_t agreement_epochs = 1;  // K: agree after every K-th HAC epoch
+  // The bundle came through the bundle reader (isa/bundle.hpp: decode_bundle validates every
+  // program), so the engines skip repeating the checks (EngineOptions::program_validated).
+  bool program_validated = false;
 };
 
 // Everything one TSP reports.

@@ -411,14 +411,20 @@ void print_error(const std::string& text) {
   std::fflush(stderr);
 }
 
+DriverOptions driver_options(const RunRequest& request) {
+  DriverOptions options{request.seed, request.shuffle_seed, request.timing_only,
+                        request.agreement_epochs};
+  // A .tspb went through the bundle reader, which validated it; assembly did not.
+  options.program_validated = request.program.extension() != ".tsa";
+  return options;
+}
+
 int run_local(const RunRequest& request) {
   const auto start = std::chrono::steady_clock::now();
   const Setup setup = load_setup(request);
   ensure_kokkos_initialized();
   LocalTransport transport(network_layout_of(*setup.topology));
-  RunDriver driver(*setup.topology, setup.chip, setup.bundle, transport,
-                   DriverOptions{request.seed, request.shuffle_seed, request.timing_only,
-                                 request.agreement_epochs});
+  RunDriver driver(*setup.topology, setup.chip, setup.bundle, transport, driver_options(request));
   const DriverOutcome outcome = driver.run();
   write_dumps(request, setup, outcome);
   std::vector<Json> tsps;
@@ -522,8 +528,7 @@ int run_mpi(const RunRequest& request, int argc, char** argv) {
                                        MpiTransportOptions{.rank_of_tsp = partition.rank_of_tsp});
     reach_fault_point(fault, FaultPhase::run);
     RunDriver driver(*setup.topology, setup.chip, setup.bundle, *transport,
-                     DriverOptions{request.seed, request.shuffle_seed, request.timing_only,
-                                   request.agreement_epochs});
+                     driver_options(request));
     outcome = driver.run();
     reach_fault_point(fault, FaultPhase::gather);
     // The exchange counters are per rank; the report gives the job's totals.
