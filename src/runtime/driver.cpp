@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 
 #include "net/link_model.hpp"
 
@@ -148,6 +149,7 @@ void RunDriver::check_against_schedule(TspId tsp, const C2cSend& send, std::uint
 }
 
 DriverOutcome RunDriver::run() {
+  const auto started = std::chrono::steady_clock::now();
   const WindowClock& clock = transport_.layout().window();
   DriverOutcome outcome;
   outcome.window_cycles = clock.window_cycles();
@@ -290,6 +292,8 @@ DriverOutcome RunDriver::run() {
     std::sort(t.link_vectors.begin(), t.link_vectors.end());
     outcome.local.push_back(std::move(t));
   }
+  outcome.run_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return outcome;
 }
 

@@ -69,6 +69,9 @@ struct DriverOutcome {
   std::int64_t windows_skipped = 0;
   Cycle window_cycles = 0;
   TransportStats transport;
+  // Wall-clock seconds of run() (this process): the emulation itself, without loading. Reported,
+  // never part of a digest.
+  double run_seconds = 0;
 };
 
 // Converts the topology's links for the network layer.
