@@ -7,8 +7,14 @@
 
 #include "common/error.hpp"
 
-#if defined(__AVX512VNNI__) && defined(__AVX512F__)
+#if defined(__x86_64__)
 #include <immintrin.h>
+// The AVX2 kernel is compiled for any x86-64 build (target attribute) and chosen at run time.
+#define TSPEMU_MXM_AVX2 1
+#else
+#define TSPEMU_MXM_AVX2 0
+#endif
+#if defined(__AVX512VNNI__) && defined(__AVX512F__)
 #define TSPEMU_MXM_VNNI 1
 #else
 #define TSPEMU_MXM_VNNI 0
@@ -150,6 +156,97 @@ void InstalledWeights::matvec_int8_blocked_scalar(const Vector& activation, bool
   blocked_finish(sums, layout.column_sums, a.sum, is_signed, out);
 }
 
+// AVX2 layout: VPMADDWD multiplies 16-bit pairs and adds each pair into a 32-bit lane, so 8
+// outputs x 2 consecutive k fill one 32-byte row: w[n / 8][k / 2][n % 8][k % 2], weights widened
+// to 16 bits (sign- or zero-extended). Every product fits 16 x 16 -> 32 bits and a pair's sum
+// (at most 2 x 255 x 255) too: the kernel is exact, like the portable loop.
+struct InstalledWeights::Avx2Layout {
+  alignas(32) std::array<std::int16_t, kMxmRows * kMxmColumns> w;
+};
+
+const InstalledWeights::Avx2Layout& InstalledWeights::avx2(bool is_signed) const {
+  auto& cache = is_signed ? avx2_signed_ : avx2_unsigned_;
+  if (!cache) {
+    auto layout = std::make_unique<Avx2Layout>();
+    for (std::size_t k = 0; k < kMxmRows; ++k) {
+      const std::uint8_t* row = rows_[k].bytes.data();
+      for (std::size_t n = 0; n < kMxmColumns; ++n) {
+        const auto v = is_signed ? static_cast<std::int16_t>(static_cast<std::int8_t>(row[n]))
+                                 : static_cast<std::int16_t>(row[n]);
+        layout->w[((n >> 3) * (kMxmRows / 2) + (k >> 1)) * 16 + (n & 7) * 2 + (k & 1)] = v;
+      }
+    }
+    cache = std::move(layout);
+  }
+  return *cache;
+}
+
+namespace {
+
+bool host_has_avx2() {
+#if TSPEMU_MXM_AVX2
+  static const bool has = __builtin_cpu_supports("avx2") != 0;
+  return has;
+#else
+  return false;
+#endif
+}
+
+#if TSPEMU_MXM_AVX2
+// 32 outputs per pass (4 accumulators share one broadcast of an activation pair).
+__attribute__((target("avx2"))) void matvec_int8_avx2_kernel(
+    const std::int16_t* w, const std::array<std::int16_t, kMxmRows>& a, std::int32_t* out) {
+  constexpr std::size_t kPairs = kMxmRows / 2;       // 160
+  constexpr std::size_t kBlockStride = kPairs * 16;  // int16s per 8-output block
+  constexpr std::size_t kBlocksPerGroup = 4;
+  static_assert(kMxmColumns % (8 * kBlocksPerGroup) == 0);
+  for (std::size_t g = 0; g < kMxmColumns / (8 * kBlocksPerGroup); ++g) {
+    const std::int16_t* base = w + g * kBlocksPerGroup * kBlockStride;
+    __m256i acc0 = _mm256_setzero_si256();
+    __m256i acc1 = _mm256_setzero_si256();
+    __m256i acc2 = _mm256_setzero_si256();
+    __m256i acc3 = _mm256_setzero_si256();
+    for (std::size_t kp = 0; kp < kPairs; ++kp) {
+      std::int32_t pair = 0;
+      std::memcpy(&pair, a.data() + 2 * kp, sizeof(pair));
+      const __m256i x = _mm256_set1_epi32(pair);
+      const std::int16_t* p = base + kp * 16;
+      const auto load = [](const std::int16_t* q) {
+        return _mm256_load_si256(reinterpret_cast<const __m256i*>(q));
+      };
+      acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(load(p), x));
+      acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(load(p + kBlockStride), x));
+      acc2 = _mm256_add_epi32(acc2, _mm256_madd_epi16(load(p + 2 * kBlockStride), x));
+      acc3 = _mm256_add_epi32(acc3, _mm256_madd_epi16(load(p + 3 * kBlockStride), x));
+    }
+    std::int32_t* dst = out + g * 32;
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), acc0);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + 8), acc1);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + 16), acc2);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + 24), acc3);
+  }
+}
+#endif
+
+}  // namespace
+
+bool InstalledWeights::matvec_int8_avx2(const Vector& activation, bool is_signed,
+                                        std::span<std::int32_t, kMxmColumns> out) const {
+  if (!host_has_avx2()) return false;
+  const Avx2Layout& layout = avx2(is_signed);
+  alignas(32) std::array<std::int16_t, kMxmRows> a;
+  for (std::size_t k = 0; k < kMxmRows; ++k) {
+    a[k] = is_signed ? static_cast<std::int16_t>(static_cast<std::int8_t>(activation.bytes[k]))
+                     : static_cast<std::int16_t>(activation.bytes[k]);
+  }
+#if TSPEMU_MXM_AVX2
+  matvec_int8_avx2_kernel(layout.w.data(), a, out.data());
+  return true;
+#else
+  return false;
+#endif
+}
+
 void InstalledWeights::matvec_int8(const Vector& activation, bool is_signed,
                                    std::span<std::int32_t, kMxmColumns> out) const {
 #if TSPEMU_MXM_VNNI
@@ -183,7 +280,9 @@ void InstalledWeights::matvec_int8(const Vector& activation, bool is_signed,
   }
   blocked_finish(sums, layout.column_sums, a.sum, is_signed, out);
 #else
-  matvec_int8_portable(activation, is_signed, out);
+  if (!matvec_int8_avx2(activation, is_signed, out)) {
+    matvec_int8_portable(activation, is_signed, out);
+  }
 #endif
 }
 
@@ -287,6 +386,11 @@ void InstalledWeights::matvec_f16(const InstalledWeights& high, const Vector& ac
 
 bool mxm_uses_vnni() {
   return TSPEMU_MXM_VNNI != 0;
+}
+
+const char* mxm_int8_kernel() {
+  if (mxm_uses_vnni()) return "avx512-vnni";
+  return host_has_avx2() ? "avx2" : "portable";
 }
 
 }  // namespace tspemu

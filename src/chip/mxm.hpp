@@ -49,6 +49,10 @@ class InstalledWeights {
   // The same with the portable loop only (no VNNI), for tests and the benchmark.
   void matvec_int8_portable(const Vector& activation, bool is_signed,
                             std::span<std::int32_t, kMxmColumns> out) const;
+  // The AVX2 kernel (16-bit products summed in pairs by VPMADDWD: exact for int8 and uint8, no
+  // saturating step). Returns false, leaving out untouched, if this CPU has no AVX2.
+  bool matvec_int8_avx2(const Vector& activation, bool is_signed,
+                        std::span<std::int32_t, kMxmColumns> out) const;
   // The VNNI kernel's exact arithmetic (blocked layout, bit-7 flips, corrections) in scalar code:
   // lets hosts without AVX-512 VNNI test everything but the intrinsics themselves.
   void matvec_int8_blocked_scalar(const Vector& activation, bool is_signed,
@@ -66,14 +70,18 @@ class InstalledWeights {
 
  private:
   struct VnniLayout;
+  struct Avx2Layout;
   struct F16Layout;
   const VnniLayout& vnni(bool is_signed) const;
+  const Avx2Layout& avx2(bool is_signed) const;
   const F16Layout& f16(const InstalledWeights& high) const;
 
   std::uint64_t serial_;  // identifies this installation (the fp16 cache names its high plane)
   std::array<Vector, kMxmRows> rows_;
   mutable std::unique_ptr<VnniLayout> vnni_signed_;
   mutable std::unique_ptr<VnniLayout> vnni_unsigned_;
+  mutable std::unique_ptr<Avx2Layout> avx2_signed_;
+  mutable std::unique_ptr<Avx2Layout> avx2_unsigned_;
   mutable std::unique_ptr<F16Layout> f16_;
 };
 
@@ -88,5 +96,8 @@ struct MxmPlane {
 
 // True if this build runs the AVX-512 VNNI kernel (compiled with __AVX512VNNI__).
 [[nodiscard]] bool mxm_uses_vnni();
+// The int8 kernel matvec_int8 runs on this host: "avx512-vnni" (compiled in), "avx2" (chosen at
+// run time when the CPU has it) or "portable". All three give identical results (tested).
+[[nodiscard]] const char* mxm_int8_kernel();
 
 }  // namespace tspemu

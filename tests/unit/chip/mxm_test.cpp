@@ -61,6 +61,8 @@ TEST(Mxm, Int8MatchesPlainLoop) {
         std::array<std::int32_t, kMxmColumns> fast{};
         std::array<std::int32_t, kMxmColumns> portable{};
         std::array<std::int32_t, kMxmColumns> blocked{};
+        std::array<std::int32_t, kMxmColumns> avx2{};
+        const bool has_avx2 = weights.matvec_int8_avx2(a, is_signed, avx2);
         weights.matvec_int8(a, is_signed, fast);
         weights.matvec_int8_portable(a, is_signed, portable);
         weights.matvec_int8_blocked_scalar(a, is_signed, blocked);
@@ -70,6 +72,9 @@ TEST(Mxm, Int8MatchesPlainLoop) {
               << "signed " << is_signed << " n " << n;
           ASSERT_EQ(portable[static_cast<std::size_t>(n)], expected[static_cast<std::size_t>(n)]);
           ASSERT_EQ(blocked[static_cast<std::size_t>(n)], expected[static_cast<std::size_t>(n)]);
+          if (has_avx2) {
+            ASSERT_EQ(avx2[static_cast<std::size_t>(n)], expected[static_cast<std::size_t>(n)]);
+          }
         }
       }
     }
