@@ -13,10 +13,14 @@
 // host rates measured once per process with the same workload shape; x_best against the fastest
 // exact host kernel: plain loop, VNNI, or the engine's AVX2 kernel called directly).
 #include <benchmark/benchmark.h>
+#if BENCH_HAS_ONEDNN
+#include <oneapi/dnnl/dnnl.hpp>
+#endif
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <array>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <memory>
@@ -90,6 +94,37 @@ struct VnniHost {
       for (int j = 0; j < 4; ++j) _mm512_storeu_si512(y + (nb + j) * 16, acc[j]);
     }
     for (int n = 0; n < kN; ++n) y[n] -= 128 * column_sum[static_cast<std::size_t>(n)];
+  }
+};
+#endif
+
+#if BENCH_HAS_ONEDNN
+// oneDNN's matmul, s8 x s8 -> s32, [1 x kN] x [kN x kN], primitive and memories created once.
+struct OnednnHost {
+  dnnl::engine engine{dnnl::engine::kind::cpu, 0};
+  dnnl::stream stream{engine};
+  dnnl::memory src;
+  dnnl::memory weights;
+  dnnl::memory dst;
+  dnnl::matmul matmul;
+  OnednnHost(const std::int8_t* w, const std::int8_t* a) {
+    using dt = dnnl::memory::data_type;
+    using tag = dnnl::memory::format_tag;
+    const dnnl::memory::desc src_md({1, kN}, dt::s8, tag::ab);
+    const dnnl::memory::desc w_md({kN, kN}, dt::s8, tag::ab);
+    const dnnl::memory::desc dst_md({1, kN}, dt::s32, tag::ab);
+    src = dnnl::memory(src_md, engine);
+    weights = dnnl::memory(w_md, engine);
+    dst = dnnl::memory(dst_md, engine);
+    std::memcpy(src.get_data_handle(), a, kN);
+    std::memcpy(weights.get_data_handle(), w, static_cast<std::size_t>(kN) * kN);
+    matmul = dnnl::matmul(
+        dnnl::matmul::primitive_desc(dnnl::matmul::desc(src_md, w_md, dst_md), engine));
+  }
+  const std::int32_t* run() {
+    matmul.execute(stream, {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst}});
+    stream.wait();
+    return static_cast<const std::int32_t*>(dst.get_data_handle());
   }
 };
 #endif
@@ -211,9 +246,31 @@ double host_engine_kernel_macs_per_second() {
   return rate;
 }
 
+// oneDNN's s8s8s32 matmul; 0 without oneDNN, and 0 (not a candidate) if its results differ from
+// the exact plain loop (on hosts without VNNI its int8 path may saturate 16-bit intermediates).
+double host_onednn_macs_per_second() {
+#if BENCH_HAS_ONEDNN
+  static const double rate = [] {
+    const Operands& o = operands();
+    OnednnHost host(o.w.data(), o.a.data());
+    std::array<std::int32_t, kN> expected{};
+    host_plain_matvec(o.w.data(), o.a.data(), expected.data());
+    if (!std::equal(expected.begin(), expected.end(), host.run())) {
+      std::fprintf(stderr, "chip_bench: oneDNN's s8s8s32 matmul is not exact here: left out\n");
+      return 0.0;
+    }
+    return kMacsPerMatvec / seconds_per_call([&] { benchmark::DoNotOptimize(host.run()); }, 2000);
+  }();
+  return rate;
+#else
+  return 0.0;
+#endif
+}
+
 double host_best_macs_per_second() {
   return std::max({host_plain_macs_per_second(), host_vnni_macs_per_second(),
-                   host_avx2_macs_per_second(), host_engine_kernel_macs_per_second()});
+                   host_avx2_macs_per_second(), host_engine_kernel_macs_per_second(),
+                   host_onednn_macs_per_second()});
 }
 
 void report_macs(benchmark::State& state, double macs) {
@@ -255,6 +312,17 @@ void BM_HostVnniMatvec(benchmark::State& state) {
   report_macs(state, kMacsPerMatvec * static_cast<double>(state.iterations()));
 }
 BENCHMARK(BM_HostVnniMatvec);
+#endif
+
+#if BENCH_HAS_ONEDNN
+void BM_HostOnednnMatvec(benchmark::State& state) {
+  const Operands& o = operands();
+  OnednnHost host(o.w.data(), o.a.data());
+  for (auto _ : state) benchmark::DoNotOptimize(host.run());
+  state.SetLabel(host_onednn_macs_per_second() > 0 ? "exact" : "NOT exact");
+  report_macs(state, kMacsPerMatvec * static_cast<double>(state.iterations()));
+}
+BENCHMARK(BM_HostOnednnMatvec);
 #endif
 
 std::unique_ptr<InstalledWeights> installed_plane() {
