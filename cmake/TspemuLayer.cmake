@@ -1,7 +1,7 @@
 # tspemu_add_layer(NAME [SOURCES ...] [DEPENDS ...] [PRIVATE_DEPENDS ...])
 # Defines library target tspemu_<NAME> with alias tspemu::<NAME>. Every layer includes headers by
 # their full path below src/ ("chip/stream_file.hpp"). DEPENDS must name layers below this one in
-# DESIGN.md's order: cli -> runtime -> {compiler, net, clock, chip} -> {topo, isa} -> common.
+# docs/design.md's order: cli -> runtime -> {compiler, net, clock, chip} -> {topo, isa} -> common.
 
 set(TSPEMU_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast
     -Wcast-align -Wimplicit-fallthrough
@@ -12,7 +12,7 @@ set(TSPEMU_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-s
 
 function(tspemu_target_defaults target)
   target_compile_options(${target} PRIVATE ${TSPEMU_WARNINGS}
-    # Determinism: never fuse a*b+c into an FMA, whatever the -march (DESIGN.md section 4, numerics).
+    # Determinism: never fuse a*b+c into an FMA, whatever the -march (docs/design.md section 4, numerics).
     -ffp-contract=off)
   if(TSPEMU_WERROR)
     target_compile_options(${target} PRIVATE -Werror)
@@ -36,7 +36,7 @@ function(tspemu_add_layer name)
     set_target_properties(${target} PROPERTIES POSITION_INDEPENDENT_CODE ON EXPORT_NAME ${name})
   else()
     # A layer whose code arrives with a later issue: an interface target, so dependents can already
-    # name it and the dependency graph stays the one DESIGN.md fixes.
+    # name it and the dependency graph stays the one docs/design.md fixes.
     add_library(${target} INTERFACE)
     target_include_directories(${target} INTERFACE
       $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/src> $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}/tspemu>)

@@ -8,8 +8,8 @@
 # Registers test `<name>_np=<n>` (labels `mpi` + LABELS, PROCESSORS min(n, 2)) running
 #   timeout <TIMEOUT> ${MPIEXEC_EXECUTABLE} ${MPIEXEC_NUMPROC_FLAG} <n> --oversubscribe
 #           ${MPIEXEC_PREFLAGS} <program> [args...] ${MPIEXEC_POSTFLAGS}
-# with the Open MPI environment docs/network.md explains (measured on 2 cores in
-# ../shared/reference/toolchain.md sections 2-3): run as root in containers, oversubscribe, yield
+# with the Open MPI environment docs/network.md explains (measured on 2 cores: docs/network.md,
+# "Open MPI settings", and cluster/README.md): run as root in containers, oversubscribe, yield
 # when idle (without it every blocking wait costs a scheduler time slice, ~4 ms, once ranks
 # outnumber cores) and linear barrier/allreduce (3x faster than the defaults at 72 ranks on 2
 # cores). `timeout` (TIMEOUT, default 120 s) makes a hang fail instead of blocking CI: mpirun has

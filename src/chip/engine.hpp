@@ -1,6 +1,6 @@
 #pragma once
-// The cycle-exact, bit-exact model of one TSP running one TspProgram (DESIGN.md section 4;
-// /work/notes/isa-design.md).
+// The cycle-exact, bit-exact model of one TSP running one TspProgram (docs/design.md section 4;
+// programs/ISA.md).
 //
 // Timing. Every queue has a cursor. An instruction issues at its issue_cycle (set by the assembler,
 // or -1 = "at the cursor", after SYNC), reads its operands at issue + skew and writes its results
@@ -27,7 +27,7 @@
 // deterministic too.
 // EngineOptions::shuffle_seed executes each cycle's ready list in a seeded random order: the tests
 // require identical digests for several seeds, which is the evidence that any order or parallel
-// execution gives the same result (DESIGN.md section 4).
+// execution gives the same result (docs/design.md section 4).
 //
 // Errors: every schedule problem is a ScheduleError with ErrorContext {tsp, cycle, queue,
 // instruction, where = the instruction's source line}; messages are listed in engine.cpp.
@@ -50,9 +50,9 @@ struct EngineOptions {
   // Execute each cycle's ready ops in an order shuffled by (seed, cycle) instead of ready-list
   // order. Results must not change (that is what the option tests).
   std::optional<std::uint64_t> shuffle_seed;
-  // Keep presence but no data in streams and SRAM and skip the MXM kernels (DESIGN.md section 10:
-  // timing-only runs). Values read are zeros; outputs are zeros and the SRAM part of the digest is
-  // empty; timing, schedule errors and counts are those of the full run.
+  // Keep presence but no data in streams and SRAM and skip the MXM kernels (docs/design.md section
+  // 10: timing-only runs). Values read are zeros; outputs are zeros and the SRAM part of the digest
+  // is empty; timing, schedule errors and counts are those of the full run.
   bool timing_only = false;
   // Stop with a RuntimeError if the program is still running at this cycle (a watchdog against
   // programs that NOP forever). Default: no limit below 2^62.
@@ -101,8 +101,8 @@ struct RunResult {
   // never the end of a window; -1 if the program does nothing. cycles = final_cycle + 1.
   Cycle final_cycle = -1;
   Cycle cycles = 0;
-  // Report only (DESIGN.md section 4, "Superlane stagger"): the cycle at which the last result's
-  // superlane sweep ends in hardware, last result cycle + superlanes - 1; -1 if no result.
+  // Report only (docs/design.md section 4, "Superlane stagger"): the cycle at which the last
+  // result's superlane sweep ends in hardware, last result cycle + superlanes - 1; -1 if no result.
   Cycle sweep_final_cycle = -1;
   std::array<std::int64_t, kOpcodeCount> instructions_by_opcode{};  // issued, REPEATs expanded
   std::vector<UnitStats> units;     // units that issued anything, in QueueId order

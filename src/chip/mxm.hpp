@@ -1,6 +1,6 @@
 #pragma once
 // The MXM: matrix planes of 320 x 320 weights with their weight buffers and accumulators
-// (/work/notes/isa-design.md "MXM"; DESIGN.md section 4).
+// (programs/ISA.md, "MXM"; docs/design.md section 4).
 //
 // Per plane: a weight BUFFER of 320 rows (LW writes rows into it), the INSTALLED array (IW copies
 // the buffer into it; double-buffered, so ABCs keep using the old array until IW completes) and

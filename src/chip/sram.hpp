@@ -1,12 +1,13 @@
 #pragma once
-// The MEM slices of one TSP: sparse SRAM plus the per-slice port checker (DESIGN.md section 4,
-// "SRAM is sparse"; /work/notes/isa-design.md "MEM").
+// The MEM slices of one TSP: sparse SRAM plus the per-slice port checker (docs/design.md section 4,
+// "SRAM is sparse"; programs/ISA.md, "SRAM").
 //
 // Sparse storage: a slice is rows_per_slice rows of 320 bytes (8192 x 320 B = 2.5 MiB by default);
-// pages of kRowsPerPage = 16 rows (5 KiB) are allocated on the first write. DESIGN.md speaks of
-// 4 KiB pages; a row is 320 bytes, so a 4 KiB page would split rows, while 16 rows is row-aligned,
-// divides the 4096-row bank evenly and keeps the page table small (512 pages per slice). Untouched
-// memory costs nothing beyond a 1 KiB per slice "row written" bitmap, so 72 TSPs fit in one host.
+// pages of kRowsPerPage = 16 rows (5 KiB) are allocated on the first write. docs/design.md speaks
+// of 4 KiB pages; a row is 320 bytes, so a 4 KiB page would split rows, while 16 rows is
+// row-aligned, divides the 4096-row bank evenly and keeps the page table small (512 pages per
+// slice). Untouched memory costs nothing beyond a 1 KiB per slice "row written" bitmap, so 72 TSPs
+// fit in one host.
 //
 // Every row has a written bit: reading a row never written is the "uninitialised SRAM read"
 // schedule error unless the program declared the row zero-filled (declare_zero), which sets the bit

@@ -1,6 +1,6 @@
 #pragma once
-// The stream registers of one TSP as diagonals in (position, cycle) (DESIGN.md section 4, "Streams
-// are diagonals"; /work/notes/isa-design.md "Streams").
+// The stream registers of one TSP as diagonals in (position, cycle) (docs/design.md section 4,
+// "Streams are diagonals"; programs/ISA.md, "Streams").
 //
 // A value written on eastward stream s at position p in cycle t is seen by a reader at position
 // q > p in cycle t + (q - p), unless a write on the same diagonal nearer to q (p < p' < q) has

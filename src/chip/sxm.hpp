@@ -1,5 +1,5 @@
 #pragma once
-// The SXM's lane movements as pure functions on vectors (/work/notes/isa-design.md "SXM"; meanings
+// The SXM's lane movements as pure functions on vectors (programs/ISA.md, "SXM"; meanings
 // in isa/op_table.cpp). Lanes are numbered 0..319 from south (superlane 0) to north; "north by n"
 // moves lane l's value to lane l + n. Multi-byte element types apply the same movement to every
 // byte plane, so these functions take one plane at a time (the engine loops over the group).

@@ -1,6 +1,6 @@
 #pragma once
 // A vector operand of a 1-, 2- or 4-byte element type: its byte planes, one Vector per stream of
-// the SG1/SG2/SG4 group (/work/notes/isa-design.md "Streams": stream n holds byte 0 of every lane's
+// the SG1/SG2/SG4 group (programs/ISA.md, "Streams": stream n holds byte 0 of every lane's
 // element, n+1 byte 1, ...; little-endian).
 
 #include <array>

@@ -1,5 +1,5 @@
 #pragma once
-// The VXM's element-wise operations as pure functions on vector operands (/work/notes/isa-design.md
+// The VXM's element-wise operations as pure functions on vector operands (programs/ISA.md
 // "VXM"; meanings in isa/op_table.cpp; numerics in common/numerics, never the host libm).
 //
 // Every op works on all 320 lanes. Operands are bit patterns of the op's element type (CVT: the

@@ -1,4 +1,4 @@
-// The single tspemu executable: `tspemu <subcommand> ...` (DESIGN.md section 3).
+// The single tspemu executable: `tspemu <subcommand> ...` (docs/design.md section 3).
 #include "cli/command.hpp"
 
 int main(int argc, char** argv) {

@@ -1,4 +1,4 @@
-// `tspemu run PROGRAM --topology T`: execute a bundle or assembly file (DESIGN.md section 3).
+// `tspemu run PROGRAM --topology T`: execute a bundle or assembly file (docs/design.md section 3).
 // Under mpirun/srun one rank per TSP; `--local` runs every TSP in this process (the reference).
 #include <fmt/format.h>
 

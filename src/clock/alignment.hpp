@@ -1,6 +1,6 @@
 #pragma once
-// Initial program alignment (ISCA'22 section 4; DESIGN.md section 7): how the TSPs of a machine
-// agree on the cycle at which every program starts, emulated rather than assumed.
+// Initial program alignment (ISCA'22 section 4; docs/design.md section 7): how the TSPs of a
+// machine agree on the cycle at which every program starts, emulated rather than assumed.
 //
 // The protocol. TSP 0 (the root) DESKEWs to an epoch boundary and transmits a start vector to each
 // of its children in a spanning tree. The vector carries the start epoch, E = (root's transmit

@@ -1,11 +1,12 @@
 #pragma once
-// HAC and SAC: the per-chip counters of the ISCA'22 synchronisation scheme (tsp-facts.md 3.2).
+// HAC and SAC: the per-chip counters of the ISCA'22 synchronisation scheme
+// (docs/references.md 3.2).
 //
 // The HAC (hardware aligned counter) free-runs with a short period (256 cycles) and is aligned
 // across chips; its overflow marks an *epoch boundary*. DESKEW stalls issue until the next
-// overflow, and the emulator's lockstep windows are aligned to epochs (DESIGN.md section 6). The
-// SAC (software aligned counter) is a coarser counter that software resynchronises to the HAC on
-// sync instructions.
+// overflow, and the emulator's lockstep windows are aligned to epochs (docs/design.md section 6).
+// The SAC (software aligned counter) is a coarser counter that software resynchronises to the HAC
+// on sync instructions.
 //
 // All functions take a chip's LOCAL cycle; conversions to and from global time live in
 // clock/time_base.hpp only.

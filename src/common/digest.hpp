@@ -1,7 +1,7 @@
 #pragma once
-// Digests: XXH3-128 of a run's outputs (DESIGN.md section 9). A digest is the product's proof of
-// determinism, so everything fed to a Hasher must be in a defined order and byte layout (integers
-// little-endian, fixed width; never pointers, padding or unordered containers).
+// Digests: XXH3-128 of a run's outputs (docs/design.md section 9). A digest is the product's proof
+// of determinism, so everything fed to a Hasher must be in a defined order and byte layout
+// (integers little-endian, fixed width; never pointers, padding or unordered containers).
 
 #include <array>
 #include <cstdint>

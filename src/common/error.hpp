@@ -1,5 +1,5 @@
 #pragma once
-// One error vocabulary for all of tspemu (DESIGN.md section 8, STYLE.md habit 5).
+// One error vocabulary for all of tspemu (docs/design.md section 8, STYLE.md habit 5).
 //
 // - tspemu::Error and its kinds carry a user-facing message plus the context that locates it: a
 //   source position (file:line:column) and, for emulation errors, TSP, cycle, queue and

@@ -8,8 +8,8 @@
 
 namespace tspemu {
 
-// A count of one TSP's own core-clock cycles (DESIGN.md section 4, "Time"). Signed: differences and
-// "before the program starts" are meaningful.
+// A count of one TSP's own core-clock cycles (docs/design.md section 4, "Time"). Signed:
+// differences and "before the program starts" are meaningful.
 using Cycle = std::int64_t;
 
 template <class Tag, class Rep = std::int32_t>

@@ -1,5 +1,5 @@
 #pragma once
-// The graph compiler's back end (issue 6, DESIGN.md section 5): lowers a loaded graph
+// The graph compiler's back end (issue 6, docs/design.md section 5): lowers a loaded graph
 // (compiler/graph.hpp) to per-TSP instruction queues, data segments and the cycle-stamped send
 // schedule, and records where every declared output lands (compiler/compiled_graph.hpp) so that
 // `tspemu run --check` can compare the run with the reference evaluator.
@@ -16,7 +16,7 @@
 // instructions placed as one chain at the earliest cycle its inputs are ready and its units,
 // MEM ports and streams are free (compiler/lower/tsp_schedule.hpp). Vectors move between TSPs by
 // C2C SEND/RECEIVE over the topology's minimal routes, with the send spacing and worst-case
-// arrival of each link (compiler/lower/network_schedule.hpp).
+// arrival of each link (compiler/lower/network.cpp).
 
 #include <cstdint>
 #include <string>

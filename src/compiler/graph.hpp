@@ -1,9 +1,9 @@
 #pragma once
-// The tensor-graph IR (DESIGN.md section 5, "Graphs"): tensors with shape, dtype, placement over
-// TSPs and optional initial data; ops in program order; declared outputs. The strict TOML loader
-// (compiler/graph_loader.hpp) is the only producer: it resolves names to indices, infers every
-// computed tensor's shape, dtype and placement, and rejects malformed graphs with located errors.
-// The reference evaluator (compiler/reference_eval.hpp) and the lowering consume it.
+// The tensor-graph IR (docs/design.md section 5, "Graphs"): tensors with shape, dtype, placement
+// over TSPs and optional initial data; ops in program order; declared outputs. The strict TOML
+// loader (compiler/graph_loader.hpp) is the only producer: it resolves names to indices, infers
+// every computed tensor's shape, dtype and placement, and rejects malformed graphs with located
+// errors. The reference evaluator (compiler/reference_eval.hpp) and the lowering consume it.
 //
 // The format and the exact semantics of every op are in docs/graph-format.md. In short:
 //   - A tensor has a logical shape and a placement over an ascending list of TSPs: replicated

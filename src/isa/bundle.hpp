@@ -1,5 +1,5 @@
 #pragma once
-// Program bundles (.tspb, DESIGN.md section 5): a program, the topology it was built for, the
+// Program bundles (.tspb, docs/design.md section 5): a program, the topology it was built for, the
 // send schedule and named attachments (e.g. the compiled graph, compiler/compiled_graph.hpp), in a
 // versioned binary file.
 //

@@ -1,6 +1,6 @@
 #pragma once
 // Everything the chip model, the assembler's checks and the compiler need to know about one TSP
-// (DESIGN.md section 4): the ISA-level shape (unit counts, streams, SRAM geometry and the
+// (docs/design.md section 4): the ISA-level shape (unit counts, streams, SRAM geometry and the
 // floorplan, isa/chip_shape.hpp and isa/queue.hpp), the per-opcode timing table (isa/op_table.hpp:
 // defaults plus the topology's [chip.op_timing.*] overrides) and the barrier latency. A topology
 // that changes [chip] parameters changes the model without code changes: topo/chip_config.hpp

@@ -3,7 +3,7 @@
 // many streams, lanes, SRAM rows and accumulators operands may name, and where every slice sits on
 // the east-west axis (programs/ISA.md, "Floorplan"). The ISA layer must not depend on the topology
 // layer, so the runtime fills a ChipShape from the topology's [chip] table; the defaults are the
-// published first-generation TSP (reference/tsp-facts.md sections 1.2-1.4).
+// published first-generation TSP (docs/references.md sections 1.2-1.4).
 
 #include <string>
 

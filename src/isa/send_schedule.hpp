@@ -1,6 +1,6 @@
 #pragma once
-// The send schedule: the contract between compiler and network (DESIGN.md section 5). One row per
-// vector crossing a link. Empty for a single-TSP program; the compiler fills it and the runtime
+// The send schedule: the contract between compiler and network (docs/design.md section 5). One row
+// per vector crossing a link. Empty for a single-TSP program; the compiler fills it and the runtime
 // checks it (link serialisation spacing, receive at or after arrival plus worst-case jitter).
 
 #include <cstdint>

@@ -1,6 +1,6 @@
 #pragma once
 // Global control: the small state every TSP contributes to an agreement (Transport::agree), done
-// after the exchange of the last window of every K-th epoch (DESIGN.md section 6), never per
+// after the exchange of the last window of every K-th epoch (docs/design.md section 6), never per
 // cycle.
 //
 // Every field combines with an associative, commutative integer operation (sum, max, min, or), so

@@ -1,7 +1,7 @@
 #pragma once
 // Which windows carry traffic between which TSPs: the static send schedule seen at window
-// granularity. It lets transports elide empty messages (DESIGN.md section 6): in window w, TSP a
-// sends a message to neighbour b iff has_traffic(a, b, w), and b expects one iff the same holds.
+// granularity. It lets transports elide empty messages (docs/design.md section 6): in window w, TSP
+// a sends a message to neighbour b iff has_traffic(a, b, w), and b expects one iff the same holds.
 // Both ends derive the plan from the same send schedule, so they agree without communicating.
 //
 // Without a plan every neighbour pair exchanges one (possibly empty) message per window. With one,

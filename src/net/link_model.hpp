@@ -1,5 +1,5 @@
 #pragma once
-// The link model: latency, jitter, serialisation and FEC events of one C2C link (DESIGN.md
+// The link model: latency, jitter, serialisation and FEC events of one C2C link (docs/design.md
 // sections 6 and 8).
 //
 // Everything here is a pure function of its arguments. Randomness comes from a counter-based

@@ -1,6 +1,6 @@
 #pragma once
 // Transports move the vectors TSPs put on links from sender to receiver at window boundaries, and
-// run the global agreements (DESIGN.md section 6). Two implementations with one contract:
+// run the global agreements (docs/design.md section 6). Two implementations with one contract:
 //   LocalTransport (net/local_transport.hpp): every TSP in this process; the reference.
 //   MpiTransport   (net/mpi_transport.hpp):   one or more TSPs per MPI rank.
 // Both deliver the same vectors in the same canonical order, so a run's digest does not depend on

@@ -1,5 +1,5 @@
 #pragma once
-// Every wait of an MPI job under one watchdog (DESIGN.md section 6, "No hangs"; issue 10).
+// Every wait of an MPI job under one watchdog (docs/design.md section 6, "No hangs"; issue 10).
 //
 // A run waits for other ranks in many places: the start-up agreement that every rank loaded its
 // inputs, the binding exchange, every window's exchange, the agreements, the final gathers and

@@ -1,6 +1,6 @@
 #pragma once
-// Lockstep windows (DESIGN.md section 6). Emulated time advances in windows of W cycles: every TSP
-// finishes window w before any vector sent during window w is delivered, so W must never exceed
+// Lockstep windows (docs/design.md section 6). Emulated time advances in windows of W cycles: every
+// TSP finishes window w before any vector sent during window w is delivered, so W must never exceed
 // the shortest time a vector can spend on any link, and W divides the HAC period so that epoch
 // boundaries (where DESKEW, RUNTIME_DESKEW and HAC exchanges act) are window boundaries.
 //

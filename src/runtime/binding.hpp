@@ -1,6 +1,6 @@
 #pragma once
-// Where each MPI rank runs, found and (optionally) set through hwloc (DESIGN.md section 2: the run
-// driver binds; section 9: the report says where every TSP was emulated).
+// Where each MPI rank runs, found and (optionally) set through hwloc (docs/design.md section 2: the
+// run driver binds; section 9: the report says where every TSP was emulated).
 //
 // Why it matters: one rank emulates one TSP, so a 72-TSP rack on a 2-core machine puts 36 or more
 // ranks on each core. Whether they are pinned, and how many share a core, decides whether Open MPI

@@ -1,6 +1,6 @@
 #pragma once
 // The run driver: executes a Bundle on the TSPs this process hosts, in lockstep windows, through a
-// Transport (DESIGN.md section 6). The same code runs every TSP of a machine in one process
+// Transport (docs/design.md section 6). The same code runs every TSP of a machine in one process
 // (LocalTransport, the reference) or one TSP per MPI rank (MpiTransport), so both give the same
 // digest by construction.
 //
@@ -57,7 +57,7 @@ struct TspOutcome {
   std::int64_t vectors_received = 0;
   std::int64_t fec_corrected = 0;
   Digest128 sent_log;  // digest of every vector it put on a link, in send order
-  Digest128 digest;    // the TSP's digest: engine digest + sent log (DESIGN.md section 9)
+  Digest128 digest;    // the TSP's digest: engine digest + sent log (docs/design.md section 9)
   // Vectors it sent per link, for the links it sent on, ascending link id.
   std::vector<std::pair<LinkId, std::int64_t>> link_vectors;
 };
@@ -114,7 +114,7 @@ class RunDriver {
   std::vector<Cycle> link_last_send_[2];
 };
 
-// The run's digest: the TSP digests combined in TSP order (DESIGN.md section 9).
+// The run's digest: the TSP digests combined in TSP order (docs/design.md section 9).
 [[nodiscard]] Digest128 combine_tsp_digests(std::span<const Digest128> tsp_digests);
 
 }  // namespace tspemu

@@ -10,7 +10,8 @@
 // and needs a job of exactly ceil(N / K) ranks.
 //
 // The partition never reaches results: a run's digest is the same for every partition, --local
-// and one rank per TSP (tested in tests/e2e/runtime).
+// and one rank per TSP (tested in tests/e2e/compiler: every node and rack graph at several
+// partitions).
 
 #include <cstdint>
 #include <optional>

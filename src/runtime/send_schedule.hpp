@@ -1,6 +1,6 @@
 #pragma once
-// The send schedule (DESIGN.md section 5): one row per vector crossing a link, the contract between
-// whoever wrote the program (the compiler, or a person writing assembly) and the network.
+// The send schedule (docs/design.md section 5): one row per vector crossing a link, the contract
+// between whoever wrote the program (the compiler, or a person writing assembly) and the network.
 //
 // derive_send_schedule() builds it for an assembly program on a topology: every SEND (REPEATs
 // expanded) on a C2C port with a link becomes a row with its issue cycle, the far end of the link,

@@ -1,7 +1,7 @@
 #pragma once
-// Chip parameters: the [chip] table of a topology (DESIGN.md section 4). Every number the chip
+// Chip parameters: the [chip] table of a topology (docs/design.md section 4). Every number the chip
 // model uses comes from here; code never hard-codes them. Defaults are the first-generation TSP as
-// published (reference/tsp-facts.md); topologies/README.md lists every key with type, default, unit
+// published (docs/references.md); topologies/README.md lists every key with type, default, unit
 // and range, and chip_int_params() is the same list in code (the loader, the resolved-TOML writer
 // and the digest all walk it, so a new parameter is added in one place).
 

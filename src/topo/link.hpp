@@ -1,7 +1,7 @@
 #pragma once
-// Chip-to-chip links (DESIGN.md section 6): endpoints (TSP + C2C port), class, latency with its
-// jitter range, bandwidth and bit-error rate. Every link's values are resolved at load time: the
-// class defaults of [link_class.<name>], then the link's own overrides.
+// Chip-to-chip links (docs/design.md section 6): endpoints (TSP + C2C port), class, latency with
+// its jitter range, bandwidth and bit-error rate. Every link's values are resolved at load time:
+// the class defaults of [link_class.<name>], then the link's own overrides.
 
 #include <array>
 #include <cstdint>
@@ -26,7 +26,7 @@ inline constexpr std::array<LinkClass, kLinkClassCount> kLinkClasses{
 struct LinkParams {
   // Mean one-way latency, and the range the network layer draws jitter from. 217 / 209 / 228:
   // ISCA'22 Table 2, mean / min / max of HAC-measured intra-node link latency (reference/
-  // tsp-facts.md section 3.2). Global and optical links: no published figure, same defaults.
+  // docs/references.md section 3.2). Global and optical links: no published figure, same defaults.
   Cycle latency_cycles = 217;
   Cycle latency_min_cycles = 209;
   Cycle latency_max_cycles = 228;

@@ -1,7 +1,8 @@
 #pragma once
 // A whole machine: chip parameters, TSPs grouped into nodes and racks, and the links between them
-// (DESIGN.md sections 2 and 6). Built by the loader (topo/loader.hpp) from a topology TOML, either
-// explicit ([[tsp]], [[link]]) or a [generator] table (topo/generator.hpp); immutable afterwards.
+// (docs/design.md sections 2 and 6). Built by the loader (topo/loader.hpp) from a topology TOML,
+// either explicit ([[tsp]], [[link]]) or a [generator] table (topo/generator.hpp); immutable
+// afterwards.
 //
 // Numbering: TSPs, nodes, racks and links are dense 0..N-1 in topology order. A node is the
 // 8-TSP unit that a Dragonfly treats as one virtual router; every TSP belongs to exactly one node
@@ -24,7 +25,8 @@ struct TspInfo {
   TspId id;
   NodeId node;
   RackId rack;
-  bool spare = false;  // its node is a rack's spare (DESIGN.md section 8); still wired and routed
+  bool spare =
+      false;  // its node is a rack's spare (docs/design.md section 8); still wired and routed
 };
 
 struct NodeInfo {
@@ -89,7 +91,7 @@ class Topology {
   // parameters (including op_timing overrides), port plan, TSPs with node/rack/spare, and links in
   // order with endpoints, class and resolved values. Not covered: the name, descriptions, source
   // positions and how the file was written (generator or explicit), so a generated machine and its
-  // explicit resolved form have the same digest. Bundles record it (DESIGN.md section 5).
+  // explicit resolved form have the same digest. Bundles record it (docs/design.md section 5).
   [[nodiscard]] const Digest128& digest() const { return digest_; }
 
  private:

@@ -1,5 +1,5 @@
 #pragma once
-// Integer <-> floating-point conversions of the VXM's CONVERT ops (DESIGN.md section 4;
+// Integer <-> floating-point conversions of the VXM's CONVERT ops (docs/design.md section 4;
 // docs/numerics.md). Integer code only, so they do not depend on the host's rounding mode.
 //
 //   int -> fp16/fp32: round to nearest, ties to even (exact for |v| <= 2048 / 2^24); int32 values

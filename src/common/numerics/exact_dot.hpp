@@ -1,6 +1,6 @@
 #pragma once
-// Exact fp16 x fp16 dot products rounded once to fp32: the MXM's fp16 mode (DESIGN.md section 4;
-// /work/notes/isa-design.md "MXM": "f16 x f16 -> exact sum, rounded ONCE to f32 (RNE)").
+// Exact fp16 x fp16 dot products rounded once to fp32: the MXM's fp16 mode (docs/design.md section
+// 4; programs/ISA.md, "MXM": "f16 x f16 -> exact sum, rounded ONCE to f32 (RNE)").
 //
 // Why exact: a finite binary16 value is m * 2^(u - 24) with an integer significand |m| < 2^11 and
 // u = max(biased exponent, 1) - 1 in [0, 29]. A product of two is (m1 * m2) * 2^(u1 + u2 - 48): an

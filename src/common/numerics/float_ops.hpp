@@ -1,5 +1,5 @@
 #pragma once
-// Element-wise fp16/fp32 arithmetic of the VXM (DESIGN.md section 4; docs/numerics.md).
+// Element-wise fp16/fp32 arithmetic of the VXM (docs/design.md section 4; docs/numerics.md).
 //
 // Results are IEEE 754 add/sub/mul rounded once to nearest-even, with subnormals kept (never
 // flushed). fp16: the exact result is formed in double (a sum or product of two fp16 values always

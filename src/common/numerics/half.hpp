@@ -1,5 +1,5 @@
 #pragma once
-// IEEE 754 binary16 ("fp16") as tspemu defines it (DESIGN.md section 4; policy in
+// IEEE 754 binary16 ("fp16") as tspemu defines it (docs/design.md section 4; policy in
 // docs/numerics.md).
 //
 // Half is a bit pattern, not an arithmetic type: no implicit conversions, operator== compares bits

@@ -1,7 +1,7 @@
 #pragma once
-// Integer element-wise ops of the VXM (DESIGN.md section 4: "saturating and modulo integer ops").
-// int8/int16/int32 lanes; every function is defined for every input (no undefined behaviour: the
-// arithmetic happens in a wider or unsigned type and is narrowed explicitly).
+// Integer element-wise ops of the VXM (docs/design.md section 4: "saturating and modulo integer
+// ops"). int8/int16/int32 lanes; every function is defined for every input (no undefined behaviour:
+// the arithmetic happens in a wider or unsigned type and is narrowed explicitly).
 //
 //   *_wrap: two's complement modulo 2^bits (INT_MIN - 1 == INT_MAX, INT_MIN * -1 == INT_MIN).
 //   *_sat:  the exact result clamped to [min, max].

@@ -1,7 +1,7 @@
 #pragma once
-// The VXM's special functions EXP, TANH and RSQRT (DESIGN.md section 4; algorithms, derivation and
-// measured errors in docs/numerics.md). Never the host libm: only +, -, *, / in double and integer
-// bit manipulation, compiled with -ffp-contract=off.
+// The VXM's special functions EXP, TANH and RSQRT (docs/design.md section 4; algorithms, derivation
+// and measured errors in docs/numerics.md). Never the host libm: only +, -, *, / in double and
+// integer bit manipulation, compiled with -ffp-contract=off.
 //
 // fp16: correctly rounded (nearest-even) for all 65,536 inputs, checked exhaustively against
 //       tests/reference/fp16_{exp,tanh,rsqrt}.csv.

@@ -1,5 +1,5 @@
 #pragma once
-// One TSP's schedule under construction (issue 6, DESIGN.md section 5): the time x space
+// One TSP's schedule under construction (issue 6, docs/design.md section 5): the time x space
 // reservation tables the list scheduler places instructions into, the SRAM allocator, and the
 // instructions and data segments emitted so far.
 //

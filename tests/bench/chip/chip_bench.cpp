@@ -1,5 +1,5 @@
-// Chip benchmarks (DESIGN.md section 10: "the emulator's MXM work should run near the host's own
-// int8 GEMM rate and its stream moves near memcpy bandwidth").
+// Chip benchmarks (docs/design.md section 10: "the emulator's MXM work should run near the host's
+// own int8 GEMM rate and its stream moves near memcpy bandwidth").
 //
 //   (a) MXM-bound: emulated int8 MACs per second of ABC over an installed 320 x 320 plane, through
 //   the

@@ -6,7 +6,7 @@
 #   run      the command exits 0 and its stdout ends with a line `digest: <32 hex digits>`
 #   golden   that digest equals the line `<NAME> <digest>` of GOLDEN
 #   shuffle  the command with `--shuffle-seed 1` and with `--shuffle-seed 2` gives the same digest
-#            as without (the engine executes each cycle's ops in a seeded random order: DESIGN.md
+#            as without (the engine executes each cycle's ops in a seeded random order: docs/design.md
 #            section 4's determinism property)
 #   bundle   `tspemu asm <the .tsa> -o WORK/<NAME>.tspb --topology <the command's topology>`, then
 #            the command with the bundle in place of the .tsa, gives the same digest as the .tsa
