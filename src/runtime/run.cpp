@@ -368,6 +368,14 @@ int finish_on_root(const RunRequest& request, const Setup& setup, const DriverOu
   if (check) {
     report["check"] = {{"status", check->passed ? "passed" : "failed"}, {"shards", check->shards}};
     if (!check->passed) report["check"]["mismatch"] = check->mismatch;
+    if (check->passed) {
+      report["check"]["output_digest"] = check->output_digest.hex();
+      Json outputs = Json::array();
+      for (const auto& [name, d] : check->outputs) {
+        outputs.push_back({{"name", name}, {"digest", d.hex()}});
+      }
+      report["check"]["outputs"] = outputs;
+    }
   }
   if (bindings != nullptr) {
     report["bindings"] = *bindings;
@@ -410,6 +418,11 @@ int finish_on_root(const RunRequest& request, const Setup& setup, const DriverOu
   if (check && check->passed && !request.quiet) {
     std::printf("check: passed (%lld output shard%s bit-exact against the reference evaluator)\n",
                 static_cast<long long>(check->shards), check->shards == 1 ? "" : "s");
+    for (const auto& [name, d] : check->outputs) {
+      std::printf("check: output '%s' digest %s\n", name.c_str(), d.hex().c_str());
+    }
+    std::printf("check: output digest %s (docs/graph-format.md, \"The examples\")\n",
+                check->output_digest.hex().c_str());
   }
   if (check && !check->passed) {
     std::fflush(stdout);
@@ -663,7 +676,26 @@ CheckResult check_outputs(const CompiledGraph& record, std::span<const EmulatedO
     result.shards += static_cast<std::int64_t>(v.shards.size());
   const auto mismatch = compare_outputs(expected, got);
   result.passed = !mismatch;
-  if (mismatch) result.mismatch = mismatch->message;
+  if (mismatch) {
+    result.mismatch = mismatch->message;
+    return result;
+  }
+  // The digests of what the run produced: the expected values' structure with the emulated bytes
+  // (equal to the expected ones here, but taken from the run).
+  EvalResult emulated = expected;
+  for (TensorValue& v : emulated.outputs) {
+    for (Shard& shard : v.shards) {
+      for (const EmulatedOutput& o : got) {
+        if (o.name == v.name && o.tsp == shard.tsp) shard.bytes = o.bytes;
+      }
+    }
+  }
+  result.output_digest = emulated.digest();
+  for (const TensorValue& v : emulated.outputs) {
+    EvalResult one;
+    one.outputs.push_back(v);
+    result.outputs.emplace_back(v.name, one.digest());
+  }
   return result;
 }
 

@@ -76,6 +76,12 @@ struct CheckResult {
   bool passed = false;
   std::int64_t shards = 0;  // expected output shards (every TSP of every declared output)
   std::string mismatch;     // OutputMismatch::message of the first difference; empty if passed
+  // When passed: the graph-output digest (EvalResult::digest(), docs/graph-format.md) of the
+  // emulated outputs, and per declared output the digest of that output alone, in [outputs]
+  // order. They equal the reference's, so the golden output digests of docs/graph-format.md can
+  // be reproduced from a run.
+  Digest128 output_digest;
+  std::vector<std::pair<std::string, Digest128>> outputs;
 };
 
 // Evaluates record.graph and compares every expected shard with `got` (compare_outputs).

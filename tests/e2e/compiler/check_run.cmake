@@ -146,6 +146,23 @@ elseif(MODE STREQUAL "run")
   if(DEFINED _stdout_digest)
     _expect("printed digest vs the run report's" "${_stdout_digest}" "${_report_digest}")
   endif()
+  # The graph-output digest: printed, in the report, and (for the examples docs/graph-format.md
+  # lists) the golden output digest of its table, so the docs' digests are reproducible by a run.
+  if(NOT _stdout MATCHES "(^|\n)check: output digest ([0-9a-f]+) ")
+    string(APPEND _problems "\n  stdout has no 'check: output digest <hex>' line")
+  else()
+    set(_output_digest "${CMAKE_MATCH_2}")
+    _json_get(_report_output_digest "${RUN_REPORT}" check output_digest)
+    _expect("printed output digest vs the run report's" "${_output_digest}"
+            "${_report_output_digest}")
+    if(DEFINED GRAPH_DOC)
+      file(STRINGS "${GRAPH_DOC}" _row REGEX "^\\| `${NAME}\\.toml` \\|")
+      if(_row MATCHES "\\| `([0-9a-f]+)`[^|]*\\|$")
+        _expect("output digest vs docs/graph-format.md's golden output digest" "${_output_digest}"
+                "${CMAKE_MATCH_1}")
+      endif()
+    endif()
+  endif()
 elseif(MODE STREQUAL "report")
   foreach(_v GOLDEN COMPILE_REPORT RUN_REPORT)
     if(NOT DEFINED ${_v})
