@@ -3,7 +3,8 @@
 //
 // Each report is checked on its own first: its per-TSP digests must combine to its run digest
 // (runtime/driver.hpp, combine_tsp_digests), so an edited or truncated report is not mistaken for
-// a run. Reports of different machines (topology digests) are refused. When run digests differ,
+// a run. Reports of different machines (topology digests) or programs (program digests: the
+// bundle file's bytes) are refused. When run digests differ,
 // the TSPs whose digests differ are listed: that is where to look.
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -29,6 +30,7 @@ struct RunReport {
   std::string path;
   Digest128 digest;
   std::string topology_digest;             // empty if the report has none
+  std::string program_digest;              // empty if the report has none (older reports)
   std::map<std::int64_t, Digest128> tsps;  // per-TSP digests, by TSP
 };
 
@@ -63,6 +65,9 @@ RunReport read_report(const std::string& path) {
   if (report.contains("topology") && report["topology"].is_object() &&
       report["topology"].contains("digest") && report["topology"]["digest"].is_string()) {
     r.topology_digest = report["topology"]["digest"].get<std::string>();
+  }
+  if (report.contains("program_digest") && report["program_digest"].is_string()) {
+    r.program_digest = report["program_digest"].get<std::string>();
   }
   if (report.contains("per_tsp")) {
     const auto& per_tsp = report["per_tsp"];
@@ -103,6 +108,13 @@ int run_verify(const std::vector<std::string>& paths) {
           "verify: {} and {} come from different topologies (topology digests {} and {}); "
           "compare runs of one machine",
           reports[0].path, r.path, reports[0].topology_digest, r.topology_digest));
+    }
+    if (!r.program_digest.empty() && !reports[0].program_digest.empty() &&
+        r.program_digest != reports[0].program_digest) {
+      throw InputError(
+          fmt::format("verify: {} and {} come from different programs (program digests {} and {}); "
+                      "compare runs of one program",
+                      reports[0].path, r.path, reports[0].program_digest, r.program_digest));
     }
   }
   // Group by digest (std::map: deterministic order for the message).

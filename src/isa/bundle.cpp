@@ -156,6 +156,12 @@ void write_bundle(const std::filesystem::path& path, const Bundle& bundle) {
 }
 
 Bundle read_bundle(const std::filesystem::path& path, const ChipShape& shape) {
+  Digest128 unused;
+  return read_bundle(path, shape, unused);
+}
+
+Bundle read_bundle(const std::filesystem::path& path, const ChipShape& shape,
+                   Digest128& file_digest) {
   const InputBytes in = read_input_bytes(path, kMaxBundleBytes, "bundle");
   if (in.exceeds(kMaxBundleBytes)) {
     throw InputError(SourceLocation{path.string(), 0, 0},
@@ -163,6 +169,7 @@ Bundle read_bundle(const std::filesystem::path& path, const ChipShape& shape) {
                                  "bundle)",
                                  format_bytes(kMaxBundleBytes)));
   }
+  file_digest = digest_of(in.bytes);
   return decode_bundle(in.bytes, path.string(), shape);
 }
 

@@ -84,5 +84,9 @@ inline constexpr std::uint64_t kMaxBundleBytes = std::uint64_t{64} << 30;  // 64
 
 // Reads (common/input_file.hpp) and decodes; messages name the path as given.
 [[nodiscard]] Bundle read_bundle(const std::filesystem::path& path, const ChipShape& shape = {});
+// The same, also giving the digest of the file's bytes (digest_of: what a report calls the
+// program digest).
+[[nodiscard]] Bundle read_bundle(const std::filesystem::path& path, const ChipShape& shape,
+                                 Digest128& file_digest);
 
 }  // namespace tspemu

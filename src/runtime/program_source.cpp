@@ -2,20 +2,21 @@
 
 #include <fmt/format.h>
 
+#include "common/input_file.hpp"
 #include "isa/assembler.hpp"
 #include "runtime/send_schedule.hpp"
 
 namespace tspemu {
 
 Bundle load_program_for(const std::filesystem::path& path, const Topology& topology,
-                        const ChipShape& shape) {
+                        const ChipShape& shape, Digest128& program_digest) {
   Bundle bundle;
   if (path.extension() == ".tsa") {
     bundle.program = assemble_file(path, shape);
     bundle.topology_name = topology.name();
     bundle.topology_digest = topology.digest();
   } else {
-    bundle = read_bundle(path, shape);
+    bundle = read_bundle(path, shape, program_digest);
     // A zero digest marks a bundle assembled without a topology: it runs on any machine whose
     // chips match its shape (checked by read_bundle) and that has its TSPs (checked below).
     if (bundle.topology_digest != Digest128{} && bundle.topology_digest != topology.digest()) {
@@ -34,8 +35,13 @@ Bundle load_program_for(const std::filesystem::path& path, const Topology& topol
                       topology.tsp_count() == 1 ? "" : "s"));
     }
   }
-  if (path.extension() == ".tsa")
+  if (path.extension() == ".tsa") {
     bundle.send_schedule = derive_send_schedule(bundle.program, topology);
+    // The source text's digest (the file that was given, as for a .tspb).
+    const std::string text = read_input_file(path, kMaxTextInputBytes, "assembly");
+    program_digest =
+        digest_of(std::span(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
+  }
   return bundle;
 }
 

@@ -12,7 +12,9 @@
 
 namespace tspemu {
 
+// program_digest: the digest of the program file's bytes (bundle or assembly text) (reports carry
+// it so that `tspemu verify` can tell runs of different programs apart).
 [[nodiscard]] Bundle load_program_for(const std::filesystem::path& path, const Topology& topology,
-                                      const ChipShape& shape);
+                                      const ChipShape& shape, Digest128& program_digest);
 
 }  // namespace tspemu

@@ -43,6 +43,7 @@ struct Setup {
   std::optional<Topology> topology;
   ChipConfig chip;
   Bundle bundle;
+  Digest128 program_digest;               // of the bundle file (or the assembled program)
   std::optional<CompiledGraph> compiled;  // the bundle's compiled-graph record, if it has one
   AlignmentResult alignment;  // initial program alignment: program cycle 0 = its start_cycle
 };
@@ -111,7 +112,8 @@ Setup load_setup(const RunRequest& request) {
   Setup setup;
   setup.topology.emplace(load_topology(request.topology));
   setup.chip = chip_config_from_params(setup.topology->chip());
-  setup.bundle = load_program_for(request.program, *setup.topology, setup.chip.shape);
+  setup.bundle =
+      load_program_for(request.program, *setup.topology, setup.chip.shape, setup.program_digest);
   if (const auto* record = setup.bundle.find_attachment(kCompiledGraphAttachment)) {
     setup.compiled = decode_compiled_graph(record->bytes, request.program.string());
   }
@@ -316,6 +318,7 @@ int finish_on_root(const RunRequest& request, const Setup& setup, const DriverOu
   Json report{
       {"tool", "tspemu"},
       {"program", request.program.string()},
+      {"program_digest", setup.program_digest.hex()},
       {"topology",
        {{"name", topology.name()},
         {"file", request.topology.string()},

@@ -313,6 +313,15 @@ PY
   expect_exit 2
   expect_stderr "b.json: its per-TSP digests combine to "
 }
+case_verify_refuses_different_programs() {
+  # Same machine, different programs: a digest difference would mean nothing, so verify says why.
+  "$TSPEMU" run "$SRC/programs/asm/pingpong.tsa" --topology "$SRC/topologies/pair.toml" --local -q --report a.json >/dev/null
+  { cat "$SRC/programs/asm/pingpong.tsa"; echo "; another program file"; } >other.tsa
+  "$TSPEMU" run other.tsa --topology "$SRC/topologies/pair.toml" --local -q --report b.json >/dev/null
+  run "$TSPEMU" verify a.json b.json
+  expect_exit 2
+  expect_stderr "tspemu: error: verify: a.json and b.json come from different programs (program digests "
+}
 case_verify_lists_the_differing_tsps() {
   pair_reports 7
   run "$TSPEMU" verify a.json b.json

@@ -16,7 +16,9 @@ const std::string kRoot = TSPEMU_SOURCE_DIR;
 struct Pingpong {
   Topology topology = load_topology(kRoot + "/topologies/pair.toml");
   ChipConfig chip = chip_config_from_params(topology.chip());
-  Bundle bundle = load_program_for(kRoot + "/programs/asm/pingpong.tsa", topology, chip.shape);
+  Digest128 program_digest;
+  Bundle bundle =
+      load_program_for(kRoot + "/programs/asm/pingpong.tsa", topology, chip.shape, program_digest);
 };
 
 std::string run_error(const Pingpong& p, const Bundle& bundle) {
