@@ -9,12 +9,20 @@ function(run)
   set(last_output "${out}" PARENT_SCOPE)
 endfunction()
 run(${CMAKE_COMMAND} --install "${BUILD_DIR}" --prefix "${WORK_DIR}/prefix")
-foreach(f bin/tspemu lib/cmake/tspemu/tspemuConfig.cmake include/tspemu/topo/loader.hpp
-          share/tspemu/topologies/rack.toml)
+foreach(f bin/tspemu bin/tspemu-mpirun lib/cmake/tspemu/tspemuConfig.cmake
+          include/tspemu/topo/loader.hpp share/tspemu/topologies/rack.toml
+          share/tspemu/docs/design.md share/tspemu/README.md share/tspemu/cluster/slurm/common.sh
+          share/tspemu/cluster/slurm/system-576.sbatch)
   if(NOT EXISTS "${WORK_DIR}/prefix/${f}")
     message(FATAL_ERROR "install is missing ${f}")
   endif()
 endforeach()
+# The installed wrapper finds the installed executable (no TSPEMU, no checkout).
+run(env -u TSPEMU "${WORK_DIR}/prefix/bin/tspemu-mpirun" --print-tsps
+    --topology "${WORK_DIR}/prefix/share/tspemu/topologies/rack.toml")
+if(NOT last_output MATCHES "^72")
+  message(FATAL_ERROR "installed tspemu-mpirun --print-tsps printed: ${last_output}")
+endif()
 run(${CMAKE_COMMAND} -S "${SOURCE_DIR}/tests/install/consumer" -B "${WORK_DIR}/consumer" -G Ninja
     -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix)
 run(${CMAKE_COMMAND} --build "${WORK_DIR}/consumer")
