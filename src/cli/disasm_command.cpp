@@ -1,6 +1,7 @@
 // `tspemu disasm IN.tspb [--timing] [-o OUT.tsa]`: print a bundle as assembly text that
 // reassembles to the same program; --timing annotates every instruction with its issue, operand,
-// result and busy cycles from the op timing table (programs/ISA.md, "Timing").
+// result and busy cycles from the op timing table (programs/ISA.md, "Timing"). A compiled graph's
+// bundle also names, per instruction, the graph op it was lowered from (`; op[3] (matmul 'w1')`).
 #include <fmt/format.h>
 
 #include <cstdio>
@@ -15,6 +16,7 @@
 #include "common/error.hpp"
 #include "common/output_file.hpp"
 #include "common/text.hpp"
+#include "compiler/compiled_graph.hpp"
 #include "isa/bundle.hpp"
 #include "isa/disassembler.hpp"
 #include "topo/chip_config.hpp"
@@ -47,6 +49,16 @@ int run_disasm(const DisasmOptions& options) {
   disassemble_options.timing = options.timing;
   disassemble_options.timing_table = &config.timing;
   disassemble_options.superlanes = config.shape.superlanes;
+  // A compiled graph's bundle names the graph op every instruction was lowered from.
+  std::optional<CompiledGraph> record;
+  if (const auto* attachment = bundle.find_attachment(kCompiledGraphAttachment)) {
+    record = decode_compiled_graph(attachment->bytes, options.input);
+    disassemble_options.annotate = [&record](TspId tsp, std::size_t queue, std::size_t index) {
+      const std::int32_t op = record->op_of(tsp, queue, index);
+      if (op < 0) return std::string();
+      return record->graph.ops[static_cast<std::size_t>(op)].label();
+    };
+  }
   std::string text;
   if (!bundle.topology_name.empty()) {
     // Quoted and escaped: a name may hold anything, and a newline would end the comment.

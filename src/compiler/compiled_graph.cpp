@@ -36,6 +36,11 @@ void serialize(Archive& archive, Tensor& tensor) {
 }
 
 template <class Archive>
+void serialize(Archive& archive, InstructionOps& tags) {
+  archive(tags.tsp, tags.queues);
+}
+
+template <class Archive>
 void serialize(Archive& archive, Op& op) {
   archive(op.kind, op.name, op.index, op.inputs, op.output, op.saturate, op.reduce_fn, op.axis,
           op.perm, op.new_shape, op.start, op.end, op.to_dtype, op.to_tsps, op.tsp_nodes,
@@ -153,6 +158,15 @@ void check_structure(const CompiledGraph& record) {
       }
     }
   }
+  for (const InstructionOps& tags : record.instruction_ops) {
+    for (const auto& queue : tags.queues) {
+      for (const std::int32_t op : queue) {
+        if (op < -1 || op >= static_cast<std::int32_t>(g.ops.size())) {
+          fail(fmt::format("tsp {}: instruction op index {} out of range", tags.tsp.value, op));
+        }
+      }
+    }
+  }
   for (const auto o : g.outputs) {
     if (!tensor_index_ok(o)) fail(fmt::format("output tensor index {} out of range", o));
   }
@@ -204,7 +218,8 @@ std::int64_t OutputShardLayout::tiles() const {
 std::vector<std::uint8_t> encode_compiled_graph(const CompiledGraph& record) {
   std::vector<std::uint8_t> out;
   detail::BundleOutputArchive archive(out);
-  archive(kCompiledGraphRecordVersion, record.graph, record.outputs, record.predicted_cycles);
+  archive(kCompiledGraphRecordVersion, record.graph, record.outputs, record.predicted_cycles,
+          record.instruction_ops);
   return out;
 }
 
@@ -220,15 +235,15 @@ CompiledGraph decode_compiled_graph(std::span<const std::uint8_t> bytes, const s
     archive(version);
     if (version < kCompiledGraphRecordVersion) {
       fail(
-          fmt::format("record version {}, written by an older tspemu whose collectives combined "
-                      "in another order; this tspemu reads version {}: compile the graph again",
+          fmt::format("record version {}, written by an older tspemu; this tspemu reads version "
+                      "{}: compile the graph again",
                       version, kCompiledGraphRecordVersion));
     }
     if (version != kCompiledGraphRecordVersion) {
       fail(fmt::format("record version {}; this tspemu reads version {}", version,
                        kCompiledGraphRecordVersion));
     }
-    archive(record.graph, record.outputs, record.predicted_cycles);
+    archive(record.graph, record.outputs, record.predicted_cycles, record.instruction_ops);
     if (archive.remaining() != 0) fail(fmt::format("{} bytes left over", archive.remaining()));
     check_structure(record);
   } catch (const detail::PayloadError& e) {
@@ -241,6 +256,15 @@ CompiledGraph decode_compiled_graph(std::span<const std::uint8_t> bytes, const s
     fail("a size field is too large");
   }
   return record;
+}
+
+std::int32_t CompiledGraph::op_of(TspId tsp, std::size_t queue, std::size_t index) const {
+  for (const InstructionOps& tags : instruction_ops) {
+    if (tags.tsp != tsp) continue;
+    if (queue >= tags.queues.size() || index >= tags.queues[queue].size()) return -1;
+    return tags.queues[queue][index];
+  }
+  return -1;
 }
 
 EmulatedOutput extract_output(const OutputShardLayout& layout,

@@ -13,7 +13,8 @@
 // one declared-output data segment of the shard's TSP.
 //
 // Encoding: a cereal binary archive (isa/bundle_archive.hpp) of a u32 record version
-// (kCompiledGraphRecordVersion), the graph, the layouts and the predicted cycles. The bundle's
+// (kCompiledGraphRecordVersion), the graph, the layouts, the predicted cycles and each
+// instruction's op. The bundle's
 // checksum guards the bytes; decoding checks the structure (indices in range, shapes, placements,
 // layouts consistent with the graph) but trusts the graph's semantics, which the loader validated
 // before the compiler wrote the record.
@@ -34,7 +35,8 @@ namespace tspemu {
 inline constexpr std::string_view kCompiledGraphAttachment = "tspemu.compiled_graph";
 // 2: all_reduce / reduce_scatter carry their participants' nodes and racks (the combination tree
 // of issue 12; a version-1 record's collectives were left folds and are not evaluated any more).
-inline constexpr std::uint32_t kCompiledGraphRecordVersion = 2;
+// 3: the graph op of every instruction (instruction_ops).
+inline constexpr std::uint32_t kCompiledGraphRecordVersion = 3;
 // Elements per vector of an output layout (one per lane).
 inline constexpr std::int64_t kOutputTileLanes = kVectorBytes;
 
@@ -60,10 +62,23 @@ struct OutputShardLayout {
   friend bool operator==(const OutputShardLayout&, const OutputShardLayout&) = default;
 };
 
+// Which graph op each instruction of one TSP's program was lowered from: per queue (the program's
+// queue order), per instruction (program order), the op's index in graph.ops, or -1 (not from an
+// op). Disassembly and traces name instructions by it.
+struct InstructionOps {
+  TspId tsp;
+  std::vector<std::vector<std::int32_t>> queues;
+};
+
 struct CompiledGraph {
   Graph graph;  // the whole graph (initial data included) for the reference evaluator
-  std::vector<OutputShardLayout> outputs;  // graph [outputs] order, TSPs ascending
-  Cycle predicted_cycles = 0;              // the compiler's prediction of the run's `cycles`
+  std::vector<OutputShardLayout> outputs;       // graph [outputs] order, TSPs ascending
+  Cycle predicted_cycles = 0;                   // the compiler's prediction of the run's `cycles`
+  std::vector<InstructionOps> instruction_ops;  // per TSP program, in the bundle's order
+
+  // The op index of instruction `index` of queue position `queue` in `tsp`'s program, or -1
+  // (unknown TSP, out of range, or not from an op).
+  [[nodiscard]] std::int32_t op_of(TspId tsp, std::size_t queue, std::size_t index) const;
 };
 
 // The record's bytes (deterministic: the same record gives the same bytes).

@@ -213,11 +213,13 @@ std::string disassemble(const Program& program, const DisassembleOptions& option
       if (data.is_output) outputs += " " + data.name;
     }
     if (!outputs.empty()) out += ".output" + outputs + "\n";
-    for (const QueueProgram& queue : tsp.queues) {
+    for (std::size_t qi = 0; qi < tsp.queues.size(); ++qi) {
+      const QueueProgram& queue = tsp.queues[qi];
       out += fmt::format(".queue {}\n", queue_name(queue.queue));
       Cycle previous_issue = -1;
       const Instruction* previous = nullptr;
-      for (const Instruction& in : queue.instructions) {
+      for (std::size_t ii = 0; ii < queue.instructions.size(); ++ii) {
+        const Instruction& in = queue.instructions[ii];
         std::string line = "    ";
         if (in.issue_cycle >= 0 && in.opcode != Opcode::repeat) {
           line += fmt::format("@{} ", in.issue_cycle);
@@ -226,6 +228,13 @@ std::string disassemble(const Program& program, const DisassembleOptions& option
         if (options.timing) {
           line = pad_to(std::move(line), kAnnotationColumn) +
                  timing_note(in, previous_issue, previous, table, options.superlanes);
+        }
+        if (options.annotate) {
+          const std::string note = options.annotate(tsp.tsp, qi, ii);
+          if (!note.empty()) {
+            line = (options.timing ? line + "  " : pad_to(std::move(line), kAnnotationColumn)) +
+                   "; " + note;
+          }
         }
         out += line + "\n";
         if (in.opcode != Opcode::repeat) previous_issue = in.issue_cycle;

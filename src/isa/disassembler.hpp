@@ -4,6 +4,7 @@
 // with a known issue cycle carries an explicit `@N`, data keeps its init recipe, floats print as
 // the shortest decimal that reads back to the same bits (NaNs as hex bit patterns).
 
+#include <functional>
 #include <span>
 #include <string>
 
@@ -18,6 +19,9 @@ struct DisassembleOptions {
   bool timing = false;
   const OpTimingTable* timing_table = nullptr;
   int superlanes = 20;  // for the superlane-sweep column: done = result + superlanes - 1
+  // A comment for instruction `index` of the program's `queue`-th queue of `tsp` (empty: none),
+  // appended as `; <text>` (after the timing annotation): the compiler's graph op, for one.
+  std::function<std::string(TspId tsp, std::size_t queue, std::size_t index)> annotate;
 };
 
 [[nodiscard]] std::string disassemble(const Program& program,

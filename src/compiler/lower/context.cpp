@@ -397,7 +397,11 @@ CompileOutput Lowering::run() {
     });
     const auto marks = block_marks();
     set_reuse_horizons(op);
-    for (auto& [id, s] : schedules_) s->begin_span();
+    current_op_ = index;
+    for (auto& [id, s] : schedules_) {
+      s->begin_span();
+      s->set_current_op(index);
+    }
     lower(op);
     after_lowering(op, marks);
     // The op's own instructions (none for an op fused into its consumer: -1, -1). Schedules
@@ -411,6 +415,8 @@ CompileOutput Lowering::run() {
     op_start_[static_cast<std::size_t>(index)] = first == TspSchedule::kNoSpan ? -1 : first;
     op_finish_[static_cast<std::size_t>(index)] = last;
   }
+  current_op_ = -1;
+  for (auto& [id, s] : schedules_) s->set_current_op(-1);
   progress([] { return std::string("writing the programs and the send schedule"); });
   declare_outputs();
   CompileOutput out;
@@ -445,7 +451,9 @@ CompileOutput Lowering::run() {
   // Programs, TSPs ascending; a TSP of the topology with nothing to do has no program.
   Cycle last = -1;
   for (const auto& [id, s] : schedules_) {
-    out.bundle.program.tsps.push_back(s->finish());
+    InstructionOps& tags = out.record.instruction_ops.emplace_back();
+    tags.tsp = TspId(id);
+    out.bundle.program.tsps.push_back(s->finish(&tags.queues));
     last = std::max(last, s->last_active_cycle());
     out.stats.instructions += s->instruction_count();
     out.stats.abc_plane_cycles += s->abc_plane_cycles();

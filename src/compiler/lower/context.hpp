@@ -78,6 +78,7 @@ class Lowering {
     auto it = schedules_.find(tsp.value);
     if (it == schedules_.end()) {
       it = schedules_.emplace(tsp.value, std::make_unique<TspSchedule>(tsp, config_)).first;
+      it->second->set_current_op(current_op_);
     }
     return *it->second;
   }
@@ -227,7 +228,8 @@ class Lowering {
   Cycle transfer_vector(TspId src_tsp, const VectorLoc& src, TspId dst_tsp, VectorLoc& dst);
 
   const Graph& graph_;
-  ProgressSink progress_;  // phases of a long compile; never reaches the output
+  ProgressSink progress_;         // phases of a long compile; never reaches the output
+  std::int32_t current_op_ = -1;  // the graph op being lowered (tags its instructions)
   const Topology& topology_;
   ChipConfig config_;
   std::unique_ptr<Routing> routing_;

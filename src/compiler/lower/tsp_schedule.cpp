@@ -29,6 +29,7 @@ TspSchedule::TspSchedule(TspId tsp, const ChipConfig& config)
   alu_holds_.resize(static_cast<std::size_t>(config.shape.vxm_alus));
   mem_ports_.resize(static_cast<std::size_t>(config_.mem_slices()));
   emitted_.resize(queues_.size());
+  emitted_ops_.resize(queues_.size());
 }
 
 int TspSchedule::queue_index(QueueId queue) const {
@@ -347,6 +348,7 @@ void TspSchedule::commit(const Chain& chain, const Placement& placement) {
     ++instruction_count_;
     if (instr.opcode == Opcode::abc) abc_plane_cycles_ += instr.dtype == DType::f16 ? 2 : 1;
     emitted_[static_cast<std::size_t>(q)].push_back(instr);
+    emitted_ops_[static_cast<std::size_t>(q)].push_back(current_op_);
   }
 }
 
@@ -440,16 +442,27 @@ Placement TspSchedule::place(const Chain& chain, Cycle earliest) {
   return placement;
 }
 
-TspProgram TspSchedule::finish() const {
+TspProgram TspSchedule::finish(std::vector<std::vector<std::int32_t>>* ops) const {
   TspProgram program;
   program.tsp = tsp_;
+  if (ops != nullptr) ops->clear();
   for (std::size_t q = 0; q < queues_.size(); ++q) {
     if (emitted_[q].empty()) continue;
-    QueueProgram queue{queues_[q], emitted_[q]};
-    std::stable_sort(
-        queue.instructions.begin(), queue.instructions.end(),
-        [](const Instruction& a, const Instruction& b) { return a.issue_cycle < b.issue_cycle; });
+    // Sorted by issue cycle, emission order among equal cycles; the op tags follow.
+    std::vector<std::size_t> order(emitted_[q].size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+      return emitted_[q][a].issue_cycle < emitted_[q][b].issue_cycle;
+    });
+    QueueProgram queue{queues_[q], {}};
+    queue.instructions.reserve(order.size());
+    std::vector<std::int32_t> queue_ops;
+    for (const std::size_t i : order) {
+      queue.instructions.push_back(emitted_[q][i]);
+      queue_ops.push_back(emitted_ops_[q][i]);
+    }
     program.queues.push_back(std::move(queue));
+    if (ops != nullptr) ops->push_back(std::move(queue_ops));
   }
   for (std::size_t d = 0; d < data_.size(); ++d) {
     if (declared_[d]) program.data.push_back(data_[d]);

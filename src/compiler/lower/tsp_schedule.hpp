@@ -171,8 +171,12 @@ class TspSchedule {
   [[nodiscard]] std::int64_t instruction_count() const { return instruction_count_; }
   [[nodiscard]] std::int64_t abc_plane_cycles() const { return abc_plane_cycles_; }
 
-  // The program: queues sorted by QueueId, instructions by issue cycle.
-  [[nodiscard]] TspProgram finish() const;
+  // The program: queues sorted by QueueId, instructions by issue cycle. With `ops`, also the graph
+  // op each instruction was lowered from (set_current_op), aligned with the program's queues and
+  // instructions.
+  [[nodiscard]] TspProgram finish(std::vector<std::vector<std::int32_t>>* ops = nullptr) const;
+  // Instructions placed from now on were lowered from graph op `op` (-1: none).
+  void set_current_op(std::int32_t op) { current_op_ = op; }
 
  private:
   // The earliest anchor >= earliest at which every WRITE of the chain lands after the write floor
@@ -210,7 +214,9 @@ class TspSchedule {
   // exactly those of a plain search from `earliest`.
   std::unordered_map<std::string, std::pair<Cycle, Cycle>> searched_;
   SramAllocator sram_;
-  std::vector<std::vector<Instruction>> emitted_;  // per queue index
+  std::vector<std::vector<Instruction>> emitted_;       // per queue index
+  std::vector<std::vector<std::int32_t>> emitted_ops_;  // per queue index: each one's graph op
+  std::int32_t current_op_ = -1;
   std::vector<DataSegment> data_;
   std::vector<bool> declared_;  // per segment
   std::vector<LaneMap> maps_;

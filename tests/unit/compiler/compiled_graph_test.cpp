@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "compiler/compile.hpp"
 #include "isa/data_init.hpp"
 
 namespace tspemu {
@@ -189,13 +190,12 @@ TEST(CompiledGraph, MalformedRecords) {
   bad[0] = 9;
   EXPECT_EQ(decode_error(bad),
             "b.tspb: malformed compiled graph record (record version 9; this tspemu reads "
-            "version 2)");
+            "version 3)");
   bad = bytes;
   bad[0] = 1;
   EXPECT_EQ(decode_error(bad),
             "b.tspb: malformed compiled graph record (record version 1, written by an older "
-            "tspemu whose collectives combined in another order; this tspemu reads version 2: "
-            "compile the graph again)");
+            "tspemu; this tspemu reads version 3: compile the graph again)");
   bad = bytes;
   bad.push_back(0);
   EXPECT_EQ(decode_error(bad), "b.tspb: malformed compiled graph record (1 bytes left over)");
@@ -394,6 +394,62 @@ TEST(CompiledGraph, ExtractOutputErrors) {
   l.vectors.pop_back();
   EXPECT_EQ(extract_error(l, views),
             "output 'c' on tsp 1: the layout has 5 vectors, the shard [2, 650] needs 6");
+}
+
+}  // namespace
+}  // namespace tspemu
+
+namespace tspemu {
+namespace {
+
+// Every instruction of a compiled program names the graph op it was lowered from (disassembly and
+// traces use it): the tags are aligned with the queues, in range, survive encoding, and each op of
+// a two-op graph owns instructions.
+TEST(CompiledGraph, EveryInstructionNamesItsOp) {
+  const Graph graph = test::load(R"(
+[[tensor]]
+name = "a"
+shape = [2, 320]
+dtype = "int8"
+placement = {tsp = 0}
+init = {recipe = "uniform", lo = -5, hi = 5}
+[[op]]
+kind = "neg"
+inputs = ["a"]
+output = "b"
+[[op]]
+kind = "transpose"
+inputs = ["b"]
+output = "c"
+[outputs]
+names = ["b", "c"]
+)",
+                                 test::chip_topology());
+  const CompileOutput out = compile_graph(graph, test::chip_topology());
+  const CompiledGraph back = decode_compiled_graph(encode_compiled_graph(out.record), "b.tspb");
+  ASSERT_EQ(back.instruction_ops.size(), out.bundle.program.tsps.size());
+  std::vector<int> per_op(graph.ops.size(), 0);
+  for (std::size_t p = 0; p < out.bundle.program.tsps.size(); ++p) {
+    const TspProgram& program = out.bundle.program.tsps[p];
+    EXPECT_EQ(back.instruction_ops[p].tsp, program.tsp);
+    ASSERT_EQ(back.instruction_ops[p].queues.size(), program.queues.size());
+    for (std::size_t q = 0; q < program.queues.size(); ++q) {
+      ASSERT_EQ(back.instruction_ops[p].queues[q].size(), program.queues[q].instructions.size());
+      for (std::size_t i = 0; i < program.queues[q].instructions.size(); ++i) {
+        const std::int32_t op = back.op_of(program.tsp, q, i);
+        ASSERT_GE(op, 0) << "queue " << q << " instruction " << i;
+        ASSERT_LT(op, static_cast<std::int32_t>(graph.ops.size()));
+        ++per_op[static_cast<std::size_t>(op)];
+      }
+    }
+  }
+  EXPECT_GT(per_op[0], 0);
+  EXPECT_GT(per_op[1], 0);
+  EXPECT_EQ(back.op_of(TspId(5), 0, 0), -1);
+  CompiledGraph bad = out.record;
+  bad.instruction_ops[0].queues[0][0] = 7;
+  EXPECT_EQ(decode_error(encode_compiled_graph(bad)),
+            "b.tspb: malformed compiled graph record (tsp 0: instruction op index 7 out of range)");
 }
 
 }  // namespace
