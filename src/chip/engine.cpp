@@ -739,6 +739,10 @@ void Engine::Impl::issue_op(int queue, int index, Cycle cycle, std::int64_t addr
   const Instruction& instr = instruction_at(queue, index);
   const OpTiming& timing = decoded_at(queue, index).timing;
   stats_.instructions_by_opcode[static_cast<std::size_t>(instr.opcode)]++;
+  if (options_.trace && cycle >= options_.trace_begin && cycle <= options_.trace_end) {
+    stats_.trace.push_back(TraceSlice{q.id, queue, index, instr.opcode, cycle,
+                                      cycle + timing.skew_cycles + timing.func_delay_cycles});
+  }
   if ((instr.opcode == Opcode::read || instr.opcode == Opcode::write) &&
       (address < 0 || address >= config_.shape.mem_rows_per_slice)) {
     fail(queue, index, cycle,
@@ -1433,6 +1437,11 @@ bool Engine::Impl::run_until(Cycle end_cycle) {
 
 RunResult Engine::Impl::finish() {
   TSPEMU_ASSERT(!finished_, "finish twice");
+  // Issue order within a cycle may follow the shuffle seed: the trace's order must not.
+  std::sort(stats_.trace.begin(), stats_.trace.end(), [](const TraceSlice& a, const TraceSlice& b) {
+    return std::tie(a.issue, a.queue_index, a.instruction) <
+           std::tie(b.issue, b.queue_index, b.instruction);
+  });
   TSPEMU_ASSERT(next_cycle() == INT64_MAX, "finish with work left");
   finished_ = true;
   if (!parked_.empty()) {

@@ -70,6 +70,23 @@ struct EngineOptions {
   // instruction with the same rules (isa/validate.hpp): the engine skips repeating those checks.
   // Leave false for programs built any other way.
   bool program_validated = false;
+  // Record a TraceSlice per executed non-ICU instruction (each REPEAT iteration its own) whose
+  // issue cycle lies in [trace_begin, trace_end] (RunResult::trace; runtime/trace.hpp writes it).
+  bool trace = false;
+  Cycle trace_begin = 0;
+  Cycle trace_end = Cycle{1} << 62;
+};
+
+// One executed instruction for a timeline: its queue (and position in the program's queue list),
+// its index in that queue, and the cycles from issue until its result lands
+// (issue + skew + functional delay).
+struct TraceSlice {
+  QueueId queue;
+  std::int32_t queue_index = 0;
+  std::int32_t instruction = 0;
+  Opcode opcode = Opcode::nop;
+  Cycle issue = 0;
+  Cycle end = 0;
 };
 
 // A vector a SEND put on a C2C port, for the runtime to carry over the port's link.
@@ -111,8 +128,9 @@ struct RunResult {
   std::int64_t mxm_fp16_macs = 0;   // 320 x 320 per fp16 ABC
   std::int64_t stream_writes = 0;   // vectors put on streams (one per stream of a group)
   std::int64_t sram_touched_pages = 0;
-  int config_superlanes = 0;  // last CONFIG superlanes=n (0: none issued)
-  Digest128 digest;           // engine.cpp documents the exact byte order
+  int config_superlanes = 0;      // last CONFIG superlanes=n (0: none issued)
+  std::vector<TraceSlice> trace;  // with EngineOptions::trace: by (issue, queue, instruction)
+  Digest128 digest;               // engine.cpp documents the exact byte order
 };
 
 class Engine {

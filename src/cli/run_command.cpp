@@ -38,6 +38,12 @@ void add_run_command(CLI::App& app, CommandTable& table) {
   add_path_option(sub, "--report", args->request.report,
                   "Write the run report (JSON) here (atomically, never over a link, device or "
                   "input)");
+  add_path_option(
+      sub, "--trace", args->request.trace,
+      "Write the run as a Chrome/Perfetto trace (JSON): a process per TSP, a thread per "
+      "queue, every instruction named by its graph op, C2C vectors as arrows");
+  sub->add_option("--trace-cycles", args->request.trace_cycles,
+                  "With --trace: only instructions issued in cycles FIRST:LAST");
   sub->add_option("--dump", args->dumps,
                   "Write a declared output's raw bytes: [tspN:]NAME=FILE (repeatable)");
   add_u64_option(sub, "--seed", args->request.seed,

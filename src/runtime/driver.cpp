@@ -77,6 +77,9 @@ RunDriver::RunDriver(const Topology& topology, const ChipConfig& chip, const Bun
   engine_options.network = true;
   engine_options.hac_period_cycles = topology.chip().hac_period_cycles;
   engine_options.program_validated = options.program_validated;
+  engine_options.trace = options.trace;
+  engine_options.trace_begin = options.trace_begin;
+  engine_options.trace_end = options.trace_end;
   std::vector<const TspProgram*> program_of(topology.tsp_count(), nullptr);
   for (const auto& p : bundle.program.tsps) {
     if (p.tsp.value >= 0 && p.tsp.index() < program_of.size()) program_of[p.tsp.index()] = &p;
@@ -232,6 +235,7 @@ DriverOutcome RunDriver::run() {
       }
     }
     ++outcome.windows;
+    if (options_.trace) outcome.executed_windows.push_back(window);
 
     WindowIndex next = window + 1;
     if (clock.ends_epoch_group(window, options_.agreement_epochs)) {

@@ -47,6 +47,11 @@ struct DriverOptions {
   // The bundle came through the bundle reader (isa/bundle.hpp: decode_bundle validates every
   // program), so the engines skip repeating the checks (EngineOptions::program_validated).
   bool program_validated = false;
+  // Record every engine's TraceSlices with issue cycles in [trace_begin, trace_end], and the
+  // windows executed (runtime/trace.hpp).
+  bool trace = false;
+  Cycle trace_begin = 0;
+  Cycle trace_end = Cycle{1} << 62;
 };
 
 // Everything one TSP reports.
@@ -72,6 +77,7 @@ struct DriverOutcome {
   // Wall-clock seconds of run() (this process): the emulation itself, without loading. Reported,
   // never part of a digest.
   double run_seconds = 0;
+  std::vector<WindowIndex> executed_windows;  // with DriverOptions::trace: every window run
 };
 
 // Converts the topology's links for the network layer.

@@ -31,6 +31,7 @@
 #include "runtime/fault_injection.hpp"
 #include "runtime/program_source.hpp"
 #include "runtime/rank_partition.hpp"
+#include "runtime/trace.hpp"
 #include "topo/chip_config.hpp"
 #include "topo/loader.hpp"
 
@@ -445,9 +446,24 @@ void print_error(const std::string& text) {
 DriverOptions driver_options(const RunRequest& request) {
   DriverOptions options{request.seed, request.shuffle_seed, request.timing_only,
                         request.agreement_epochs};
+  if (request.trace) {
+    options.trace = true;
+    if (request.trace_cycles) {
+      std::tie(options.trace_begin, options.trace_end) = parse_trace_cycles(*request.trace_cycles);
+    }
+  }
   // A .tspb went through the bundle reader, which validated it; assembly did not.
   options.program_validated = request.program.extension() != ".tsa";
   return options;
+}
+
+void write_trace(const RunRequest& request, const Setup& setup, const DriverOutcome& outcome,
+                 const std::vector<std::string>& parts) {
+  const DriverOptions options = driver_options(request);
+  const std::string text = write_trace_json(
+      parts, *setup.topology, setup.bundle, setup.compiled ? &*setup.compiled : nullptr,
+      outcome.executed_windows, outcome.window_cycles, options.trace_begin, options.trace_end);
+  write_output_file(*request.trace, text, "--trace");
 }
 
 int run_local(const RunRequest& request) {
@@ -458,6 +474,7 @@ int run_local(const RunRequest& request) {
   RunDriver driver(*setup.topology, setup.chip, setup.bundle, transport, driver_options(request));
   const DriverOutcome outcome = driver.run();
   write_dumps(request, setup, outcome);
+  if (request.trace) write_trace(request, setup, outcome, {encode_trace_part(outcome)});
   std::vector<Json> tsps;
   for (const auto& t : outcome.local) tsps.push_back(outcome_to_json(t));
   CheckInput check;
@@ -575,6 +592,12 @@ int run_mpi(const RunRequest& request, int argc, char** argv) {
             static_cast<std::int64_t>(outcome.run_seconds * 1e6), "the slowest rank's run time")) /
         1e6;
     write_dumps(request, setup, outcome);
+    if (request.trace) {
+      // Every rank's slices to rank 0, which writes the same file as --local.
+      const std::vector<std::string> parts =
+          comm->gather(encode_trace_part(outcome), "the gather of the trace");
+      if (rank == 0) write_trace(request, setup, outcome, parts);
+    }
     std::vector<Json> mine;
     for (const auto& t : outcome.local) mine.push_back(outcome_to_json(t));
     tsps = gather_outcomes(*comm, mine);
@@ -651,6 +674,11 @@ void validate_request(const RunRequest& request) {
                                          {"--topology", request.topology}};
   std::vector<NamedPath> outputs;
   if (request.report) outputs.push_back({"--report", *request.report});
+  if (request.trace) outputs.push_back({"--trace", *request.trace});
+  if (request.trace_cycles && !request.trace) {
+    throw InputError("--trace-cycles selects what --trace writes: give --trace FILE too");
+  }
+  if (request.trace_cycles) (void)parse_trace_cycles(*request.trace_cycles);
   for (const auto& [name, path] : request.dumps) outputs.push_back({"--dump " + name, path});
   check_output_paths(inputs, outputs);
 }

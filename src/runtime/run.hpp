@@ -58,6 +58,8 @@ struct RunRequest {
   bool report_binding = false;
   bool quiet = false;  // only the digest line on stdout
   bool check = false;  // compare outputs with the reference evaluator (compiled bundles only)
+  std::optional<std::filesystem::path> trace;  // Chrome/Perfetto trace (runtime/trace.hpp)
+  std::optional<std::string> trace_cycles;     // FIRST:LAST issue cycles to trace
 };
 
 // Checks the options that do not need the inputs (ranges above, --bind, --check with
