@@ -35,6 +35,7 @@
 #include "net/local_transport.hpp"
 #include "runtime/driver.hpp"
 #include "runtime/send_schedule.hpp"
+#include "runtime/trace.hpp"
 #include "topo/chip_config.hpp"
 #include "topo/loader.hpp"
 
@@ -47,18 +48,36 @@ struct CompileOptions {
   std::string topology;
   std::optional<std::filesystem::path> report;
   bool no_verify = false;
-  std::optional<bool> progress;  // default: when stderr is a terminal
+  std::optional<bool> progress;                // default: when stderr is a terminal
+  std::optional<std::filesystem::path> trace;  // the verification run's timeline
+  std::optional<std::string> trace_cycles;
 };
 
-// Timing-only run of the whole machine in this process; returns the run's cycles.
-Cycle verify_by_running(const Bundle& bundle, const Topology& topology, const ChipConfig& chip) {
+// Timing-only run of the whole machine in this process; returns the run's cycles. With `trace`,
+// also writes the run's timeline there (runtime/trace.hpp): the schedule as the chip executes it.
+Cycle verify_by_running(const Bundle& bundle, const CompiledGraph& record, const Topology& topology,
+                        const ChipConfig& chip, const CompileOptions& options) {
   ensure_kokkos_initialized();
   LocalTransport transport(network_layout_of(topology));
-  DriverOptions options;
-  options.timing_only = true;
-  options.program_validated = true;  // run_compile decoded (and so validated) the bundle first
-  RunDriver driver(topology, chip, bundle, transport, options);
+  DriverOptions driver_options;
+  driver_options.timing_only = true;
+  driver_options.program_validated = true;  // run_compile decoded (and so validated) the bundle
+  if (options.trace) {
+    driver_options.trace = true;
+    if (options.trace_cycles) {
+      std::tie(driver_options.trace_begin, driver_options.trace_end) =
+          parse_trace_cycles(*options.trace_cycles);
+    }
+  }
+  RunDriver driver(topology, chip, bundle, transport, driver_options);
   const DriverOutcome outcome = driver.run();
+  if (options.trace) {
+    write_output_file(*options.trace,
+                      write_trace_json({encode_trace_part(outcome)}, topology, bundle, &record,
+                                       outcome.executed_windows, outcome.window_cycles,
+                                       driver_options.trace_begin, driver_options.trace_end),
+                      "--trace");
+  }
   return outcome.final_cycle + 1;
 }
 
@@ -69,6 +88,15 @@ int run_compile(const CompileOptions& options) {
                                            {"--topology", options.topology}};
     std::vector<NamedPath> outputs = {{"-o", options.output}};
     if (options.report) outputs.push_back({"--report", *options.report});
+    if (options.trace) outputs.push_back({"--trace", *options.trace});
+    if (options.trace && options.no_verify) {
+      throw InputError(
+          "--trace records the verification run: it cannot be combined with --no-verify");
+    }
+    if (options.trace_cycles && !options.trace) {
+      throw InputError("--trace-cycles selects what --trace writes: give --trace FILE too");
+    }
+    if (options.trace_cycles) (void)parse_trace_cycles(*options.trace_cycles);
     check_output_paths(inputs, outputs);
   }
   std::optional<ProgressPrinter> printer;
@@ -107,7 +135,7 @@ int run_compile(const CompileOptions& options) {
     }
     say("verifying: a timing-only run of the schedule on every TSP");
     try {
-      verified_cycles = verify_by_running(out.bundle, topology, chip);
+      verified_cycles = verify_by_running(out.bundle, out.record, topology, chip, options);
     } catch (const Error& e) {
       throw ScheduleError(
           fmt::format("compiler bug: the compiled schedule of {} fails verification: {}",
@@ -179,6 +207,11 @@ void add_compile_command(CLI::App& app, CommandTable& table) {
   add_path_option(sub, "--report", options->report, "Compile report (JSON) to write");
   sub->add_flag("--no-verify", options->no_verify,
                 "Skip the verification run (the bundle is still checked when it runs)");
+  add_path_option(sub, "--trace", options->trace,
+                  "Write the verification run's timeline as a Chrome/Perfetto trace (JSON; "
+                  "docs/report.md, \"Traces\")");
+  sub->add_option("--trace-cycles", options->trace_cycles,
+                  "With --trace: only instructions issued in cycles FIRST:LAST");
   sub->add_flag("--progress,!--no-progress", options->progress,
                 "Print what the compiler is doing on stderr, at most a line a second (default: "
                 "when stderr is a terminal)");

@@ -86,14 +86,23 @@ TEST_F(Check, PassesOnOneTsp) {
   EXPECT_EQ(o.code, 0) << o.err;
   EXPECT_EQ(o.err, "");
   EXPECT_NE(o.out.find("\npredicted cycles: 7\n"), std::string::npos) << o.out;
+  // The output digests follow: per output, then the graph's (EvalResult::digest() of what the
+  // run produced, equal to the reference's).
   EXPECT_NE(o.out.find("\ncheck: passed (1 output shard bit-exact against the reference "
-                       "evaluator)\ndigest: "),
+                       "evaluator)\ncheck: output 'c' digest e334c79924443af1137b231106638456\n"
+                       "check: output digest e334c79924443af1137b231106638456 "
+                       "(docs/graph-format.md, \"The examples\")\ndigest: "),
             std::string::npos)
       << o.out;
   EXPECT_TRUE(ends_with_digest(o.out));
   const auto r = report();
   EXPECT_EQ(r["predicted_cycles"], 7);
-  EXPECT_EQ(r["check"], (nlohmann::json{{"status", "passed"}, {"shards", 1}}));
+  EXPECT_EQ(r["check"],
+            (nlohmann::json{
+                {"status", "passed"},
+                {"shards", 1},
+                {"output_digest", "e334c79924443af1137b231106638456"},
+                {"outputs", {{{"name", "c"}, {"digest", "e334c79924443af1137b231106638456"}}}}}));
 }
 
 constexpr const char* kChipMismatch =
