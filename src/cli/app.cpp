@@ -55,7 +55,7 @@ int run_cli(int argc, char** argv) {
   set_process_arguments(argc, argv);
   CLI::App app{
       "tspemu: a distributed, deterministic emulator of Tensor Streaming Processor systems.\n"
-      "One MPI rank emulates one TSP; see `tspemu <subcommand> --help`.",
+      "Each MPI rank emulates one TSP or a block of them; see `tspemu <subcommand> --help`.",
       "tspemu"};
   app.require_subcommand(0, 1);
   app.set_version_flag(

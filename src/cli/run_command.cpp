@@ -23,8 +23,9 @@ char** g_argv = nullptr;
 void add_run_command(CLI::App& app, CommandTable& table) {
   auto* sub = app.add_subcommand(
       "run",
-      "Execute a program (.tspb bundle or .tsa assembly) on a topology; under mpirun one rank per "
-      "TSP, with --local every TSP in this process. Ends stdout with `digest: <hex>`.");
+      "Execute a program (.tspb bundle or .tsa assembly) on a topology; under mpirun one TSP or a "
+      "block of TSPs per rank, with --local every TSP in this process. Ends stdout with "
+      "`digest: <hex>`.");
   auto args = std::make_shared<RunArgs>();
   sub->add_option("program", args->program, "Bundle (.tspb) or assembly (.tsa)")->required();
   sub->add_option("--topology,-t", args->topology, "Topology TOML (topologies/*.toml)")->required();

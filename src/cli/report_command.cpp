@@ -1,0 +1,119 @@
+// `tspemu report REPORT.json [--top N]`: where the time goes, from a compile or a run report.
+//   compile report: every op's start and finish cycle and the cycles charged to it (each cycle of
+//   the schedule to the op active in it that started last: runtime/profile.hpp), most first;
+//   run report: per unit class (MEM, VXM, MXM, SXM, C2C, ICU) the units that issued, their
+//   instructions, busy cycles and mean utilisation, and the busiest links.
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "cli/command.hpp"
+#include "cli/options.hpp"
+#include "common/error.hpp"
+#include "common/input_file.hpp"
+#include "runtime/profile.hpp"
+
+namespace tspemu::cli {
+namespace {
+
+constexpr std::uint64_t kMaxReportBytes = std::uint64_t{1} << 30;
+
+struct ReportOptions {
+  std::string input;
+  std::int64_t top = 20;
+};
+
+void print_compile_profile(const nlohmann::json& r, std::int64_t top) {
+  const Cycle cycles = r.value("predicted_cycles", Cycle{0});
+  std::vector<OpSpan> spans;
+  for (const auto& op : r["ops"]) {
+    spans.push_back(OpSpan{op.value("op", std::string()), op.value("start_cycle", Cycle{-1}),
+                           op.value("finish_cycle", Cycle{-1})});
+  }
+  const auto ops = attribute_cycles(spans, cycles);
+  std::printf("graph '%s': %lld predicted cycles, %zu ops (%zu fused into their consumers)\n",
+              r.value("graph", std::string()).c_str(), static_cast<long long>(cycles), spans.size(),
+              spans.size() - ops.size());
+  std::printf("%10s %6s %10s %10s  %s\n", "charged", "share", "start", "finish", "op");
+  for (std::size_t i = 0; i < ops.size() && static_cast<std::int64_t>(i) < top; ++i) {
+    const auto& o = ops[i];
+    std::printf(
+        "%10lld %5.1f%% %10lld %10lld  %s\n", static_cast<long long>(o.attributed),
+        cycles > 0 ? 100.0 * static_cast<double>(o.attributed) / static_cast<double>(cycles) : 0.0,
+        static_cast<long long>(o.start), static_cast<long long>(o.finish), o.op.c_str());
+  }
+  std::printf("(each cycle charged to the op active in it that started last)\n");
+}
+
+void print_run_profile(const nlohmann::json& r, std::int64_t top) {
+  std::printf("run of '%s' on '%s': %lld cycles, %lld TSPs\n",
+              r.value("program", std::string()).c_str(),
+              r["topology"].value("name", std::string()).c_str(),
+              static_cast<long long>(r.value("cycles", Cycle{0})),
+              static_cast<long long>(r.value("tsps", std::int64_t{0})));
+  std::printf("%-6s %8s %14s %14s %12s\n", "class", "units", "instructions", "busy cycles",
+              "utilisation");
+  for (const UnitClassBusy& c : unit_class_busy(r)) {
+    if (c.units == 0) continue;
+    std::printf("%-6s %8lld %14lld %14lld %11.1f%%\n", c.unit_class.c_str(),
+                static_cast<long long>(c.units), static_cast<long long>(c.instructions),
+                static_cast<long long>(c.busy_cycles), 100.0 * c.utilisation);
+  }
+  std::vector<nlohmann::json> links;
+  if (r.contains("links") && r["links"].is_array()) {
+    links.assign(r["links"].begin(), r["links"].end());
+  }
+  std::stable_sort(links.begin(), links.end(), [](const auto& a, const auto& b) {
+    return a.value("utilisation", 0.0) > b.value("utilisation", 0.0);
+  });
+  if (!links.empty()) std::printf("busiest links (vectors x serialisation / cycles):\n");
+  for (std::size_t i = 0; i < links.size() && static_cast<std::int64_t>(i) < top; ++i) {
+    std::printf("  link %lld TSP %lld -> TSP %lld: %lld vectors, %.1f%%\n",
+                static_cast<long long>(links[i].value("link", std::int64_t{0})),
+                static_cast<long long>(links[i].value("from_tsp", std::int64_t{0})),
+                static_cast<long long>(links[i].value("to_tsp", std::int64_t{0})),
+                static_cast<long long>(links[i].value("vectors", std::int64_t{0})),
+                100.0 * links[i].value("utilisation", 0.0));
+  }
+}
+
+int run_report(const ReportOptions& options) {
+  const std::string text = read_input_file(options.input, kMaxReportBytes, "report");
+  nlohmann::json r;
+  try {
+    r = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw InputError(SourceLocation{options.input, 0, 0},
+                     fmt::format("not valid JSON (byte {}): {}", e.byte, e.what()));
+  }
+  if (r.is_object() && r.contains("ops") && r["ops"].is_array()) {
+    print_compile_profile(r, options.top);
+  } else if (r.is_object() && r.contains("per_tsp")) {
+    print_run_profile(r, options.top);
+  } else {
+    throw InputError(SourceLocation{options.input, 0, 0},
+                     "neither a compile report (no 'ops') nor a run report (no 'per_tsp')");
+  }
+  return kExitOk;
+}
+
+void add_report_command(CLI::App& app, CommandTable& table) {
+  auto options = std::make_shared<ReportOptions>();
+  auto* sub = app.add_subcommand(
+      "report",
+      "Where the time goes: per-op cycles of a compile report, per-unit-class busy "
+      "time and the busiest links of a run report");
+  sub->add_option("report", options->input, "A `compile --report` or `run --report` file")
+      ->required();
+  add_i64_option(sub, "--top", options->top, "Rows to print (1..100000)", 1, 100000);
+  table.add(sub, [options] { return run_report(*options); });
+}
+
+const CommandRegistrar registrar{"report", &add_report_command};
+
+}  // namespace
+}  // namespace tspemu::cli
