@@ -75,6 +75,10 @@ void add_run_command(CLI::App& app, CommandTable& table) {
   sub->add_flag("--report-binding", args->request.report_binding,
                 "Print every rank's host, local rank, cpuset and NUMA node");
   sub->add_flag("--quiet,-q", args->request.quiet, "Print only the final digest line");
+  sub->add_flag("--progress,!--no-progress", args->request.progress,
+                "Print how far the run is on stderr (rank 0), at most a line a second: cycle, "
+                "percentage of the predicted cycles and ETA for compiled bundles, emulated "
+                "cycles/s (default: when stderr is a terminal)");
   table.add(sub, [args] {
     RunRequest request = args->request;
     request.program = args->program;

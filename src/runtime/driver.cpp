@@ -236,6 +236,25 @@ DriverOutcome RunDriver::run() {
     }
     ++outcome.windows;
     if (options_.trace) outcome.executed_windows.push_back(window);
+    if (options_.progress) {
+      options_.progress([&] {
+        const double seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        const double rate = seconds > 0 ? static_cast<double>(end) / seconds : 0.0;
+        std::string line = fmt::format("cycle {}", end);
+        if (options_.expected_cycles > 0) {
+          const double done =
+              static_cast<double>(end) / static_cast<double>(options_.expected_cycles);
+          line += fmt::format(" of {} ({:.0f}%)", options_.expected_cycles,
+                              100.0 * std::min(done, 1.0));
+          if (rate > 0 && end < options_.expected_cycles) {
+            line += fmt::format(", ETA {:.0f} s",
+                                static_cast<double>(options_.expected_cycles - end) / rate);
+          }
+        }
+        return line + fmt::format(", {:.3g} emulated cycles/s", rate);
+      });
+    }
 
     WindowIndex next = window + 1;
     if (clock.ends_epoch_group(window, options_.agreement_epochs)) {

@@ -23,6 +23,7 @@
 
 #include "chip/engine.hpp"
 #include "clock/alignment.hpp"
+#include "common/progress.hpp"
 #include "isa/bundle.hpp"
 #include "isa/chip_config.hpp"
 #include "net/transport.hpp"
@@ -52,6 +53,9 @@ struct DriverOptions {
   bool trace = false;
   Cycle trace_begin = 0;
   Cycle trace_end = Cycle{1} << 62;
+  // Hears, after every window, how far the run is (common/progress.hpp; never reaches results).
+  ProgressSink progress;
+  Cycle expected_cycles = 0;  // for the progress line's percentage and ETA (0: unknown)
 };
 
 // Everything one TSP reports.

@@ -21,6 +21,7 @@
 #include "common/log.hpp"
 #include "common/memory_budget.hpp"
 #include "common/output_file.hpp"
+#include "common/progress.hpp"
 #include "isa/bundle_archive.hpp"
 #include "net/link_model.hpp"
 #include "net/local_transport.hpp"
@@ -466,12 +467,31 @@ void write_trace(const RunRequest& request, const Setup& setup, const DriverOutc
   write_output_file(*request.trace, text, "--trace");
 }
 
+// Progress lines on rank 0's stderr when asked (or when it is a terminal).
+std::optional<ProgressPrinter> progress_printer(const RunRequest& request, int rank) {
+  std::optional<ProgressPrinter> printer;
+  if (rank == 0 && request.progress.value_or(is_terminal(stderr))) printer.emplace("run", stderr);
+  return printer;
+}
+
+DriverOptions driver_options_with_progress(const RunRequest& request, const Setup& setup,
+                                           std::optional<ProgressPrinter>& printer) {
+  DriverOptions options = driver_options(request);
+  if (printer) {
+    options.progress = printer->sink();
+    if (setup.compiled) options.expected_cycles = setup.compiled->predicted_cycles;
+  }
+  return options;
+}
+
 int run_local(const RunRequest& request) {
   const auto start = std::chrono::steady_clock::now();
   const Setup setup = load_setup(request);
   ensure_kokkos_initialized();
   LocalTransport transport(network_layout_of(*setup.topology));
-  RunDriver driver(*setup.topology, setup.chip, setup.bundle, transport, driver_options(request));
+  auto printer = progress_printer(request, 0);
+  RunDriver driver(*setup.topology, setup.chip, setup.bundle, transport,
+                   driver_options_with_progress(request, setup, printer));
   const DriverOutcome outcome = driver.run();
   write_dumps(request, setup, outcome);
   if (request.trace) write_trace(request, setup, outcome, {encode_trace_part(outcome)});
@@ -575,8 +595,9 @@ int run_mpi(const RunRequest& request, int argc, char** argv) {
         std::make_unique<MpiTransport>(*comm, network_layout_of(*setup.topology),
                                        MpiTransportOptions{.rank_of_tsp = partition.rank_of_tsp});
     reach_fault_point(fault, FaultPhase::run);
+    auto printer = progress_printer(request, rank);
     RunDriver driver(*setup.topology, setup.chip, setup.bundle, *transport,
-                     driver_options(request));
+                     driver_options_with_progress(request, setup, printer));
     outcome = driver.run();
     reach_fault_point(fault, FaultPhase::gather);
     // The exchange counters are per rank; the report gives the job's totals.

@@ -60,6 +60,7 @@ struct RunRequest {
   bool check = false;  // compare outputs with the reference evaluator (compiled bundles only)
   std::optional<std::filesystem::path> trace;  // Chrome/Perfetto trace (runtime/trace.hpp)
   std::optional<std::string> trace_cycles;     // FIRST:LAST issue cycles to trace
+  std::optional<bool> progress;  // progress lines on stderr (rank 0); default: stderr is a tty
 };
 
 // Checks the options that do not need the inputs (ranges above, --bind, --check with
