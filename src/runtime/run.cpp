@@ -88,8 +88,39 @@ std::pair<TspId, std::string> parse_dump_name(const std::string& spec, std::size
   return {TspId{0}, spec};
 }
 
+// A --dump of a compiled graph's output tensor (by the name the graph gives it), whole or, with
+// tspN:, that TSP's shard; nullptr if `spec` names no graph output (a data segment, then).
+const Tensor* graph_dump_tensor(const std::string& spec, const Setup& setup) {
+  if (!setup.compiled) return nullptr;
+  std::string name = spec;
+  if (spec.rfind("tsp", 0) == 0 && spec.find(':') != std::string::npos) {
+    name = spec.substr(spec.find(':') + 1);
+  }
+  const Graph& graph = setup.compiled->graph;
+  for (const auto index : graph.outputs) {
+    if (graph.tensor(index).name == name) return &graph.tensor(index);
+  }
+  return nullptr;
+}
+
+bool has_graph_dumps(const RunRequest& request, const Setup& setup) {
+  return std::any_of(request.dumps.begin(), request.dumps.end(),
+                     [&](const auto& d) { return graph_dump_tensor(d.first, setup) != nullptr; });
+}
+
 void check_dumps(const RunRequest& request, const Setup& setup) {
   for (const auto& [spec, path] : request.dumps) {
+    if (const Tensor* t = graph_dump_tensor(spec, setup)) {
+      if (spec.rfind("tsp", 0) == 0 && spec.find(':') != std::string::npos) {
+        const auto [tsp, name] = parse_dump_name(spec, setup.topology->tsp_count());
+        if (std::find(t->placement.tsps.begin(), t->placement.tsps.end(), tsp) ==
+            t->placement.tsps.end()) {
+          throw InputError(fmt::format("--dump {}: graph output '{}' has no shard on TSP {}", spec,
+                                       name, tsp.value));
+        }
+      }
+      continue;
+    }
     const auto [tsp, name] = parse_dump_name(spec, setup.topology->tsp_count());
     bool found = false;
     for (const auto& program : setup.bundle.program.tsps) {
@@ -232,8 +263,65 @@ CheckInput merge_check_parts(const std::vector<std::string>& parts) {
   return merged;
 }
 
+// The bytes of a graph output as --dump writes it (docs/graph-format.md, "Outputs of a run"):
+// with tspN:, that TSP's shard; else replicated: the value (the first TSP's shard), split: the
+// shards joined along the split axis (the logical tensor, row-major), per_tsp: the shards one after
+// another in placement order.
+std::vector<std::uint8_t> graph_dump_bytes(const std::string& spec, const Tensor& t,
+                                           const Setup& setup,
+                                           std::span<const EmulatedOutput> shards) {
+  const auto shard_of = [&](TspId tsp) -> const std::vector<std::uint8_t>& {
+    for (const EmulatedOutput& o : shards) {
+      if (o.name == t.name && o.tsp == tsp) return o.bytes;
+    }
+    throw RuntimeError(fmt::format("--dump {}: the run produced no shard of '{}' on TSP {}", spec,
+                                   t.name, tsp.value));
+  };
+  if (spec.rfind("tsp", 0) == 0 && spec.find(':') != std::string::npos) {
+    return shard_of(parse_dump_name(spec, setup.topology->tsp_count()).first);
+  }
+  const auto& tsps = t.placement.tsps;
+  std::vector<std::uint8_t> out;
+  if (t.placement.kind == Placement::Kind::replicated) return shard_of(tsps.front());
+  if (t.placement.kind == Placement::Kind::per_tsp) {
+    for (const TspId tsp : tsps) {
+      const auto& b = shard_of(tsp);
+      out.insert(out.end(), b.begin(), b.end());
+    }
+    return out;
+  }
+  // Split along axis k: per outer index (the dimensions before k), each shard's contiguous block.
+  const auto k = static_cast<std::size_t>(t.placement.split_axis);
+  const Shape local = t.placement.local_shape(t.shape);
+  std::int64_t outer = 1;
+  for (std::size_t d = 0; d < k; ++d) outer *= t.shape[d];
+  std::int64_t block = dtype_bytes(t.dtype);
+  for (std::size_t d = k; d < local.size(); ++d) block *= local[d];
+  std::vector<const std::vector<std::uint8_t>*> parts;
+  for (const TspId tsp : tsps) parts.push_back(&shard_of(tsp));
+  for (std::int64_t o = 0; o < outer; ++o) {
+    for (const auto* part : parts) {
+      const auto begin = part->begin() + o * block;
+      out.insert(out.end(), begin, begin + block);
+    }
+  }
+  return out;
+}
+
+void write_graph_dumps(const RunRequest& request, const Setup& setup,
+                       std::span<const EmulatedOutput> shards) {
+  for (const auto& [spec, path] : request.dumps) {
+    const Tensor* t = graph_dump_tensor(spec, setup);
+    if (t == nullptr) continue;
+    write_output_file(path,
+                      std::span<const std::uint8_t>(graph_dump_bytes(spec, *t, setup, shards)),
+                      "--dump " + spec);
+  }
+}
+
 void write_dumps(const RunRequest& request, const Setup& setup, const DriverOutcome& outcome) {
   for (const auto& [spec, path] : request.dumps) {
+    if (graph_dump_tensor(spec, setup) != nullptr) continue;  // written from the gathered shards
     const auto [tsp, name] = parse_dump_name(spec, setup.topology->tsp_count());
     for (const auto& t : outcome.local) {
       if (t.tsp != tsp) continue;
@@ -494,6 +582,9 @@ int run_local(const RunRequest& request) {
                    driver_options_with_progress(request, setup, printer));
   const DriverOutcome outcome = driver.run();
   write_dumps(request, setup, outcome);
+  if (has_graph_dumps(request, setup)) {
+    write_graph_dumps(request, setup, extract_local_outputs(setup, outcome));
+  }
   if (request.trace) write_trace(request, setup, outcome, {encode_trace_part(outcome)});
   std::vector<Json> tsps;
   for (const auto& t : outcome.local) tsps.push_back(outcome_to_json(t));
@@ -622,7 +713,7 @@ int run_mpi(const RunRequest& request, int argc, char** argv) {
     std::vector<Json> mine;
     for (const auto& t : outcome.local) mine.push_back(outcome_to_json(t));
     tsps = gather_outcomes(*comm, mine);
-    if (request.check) {
+    if (request.check || has_graph_dumps(request, setup)) {
       // Never throws between here and the gather: every rank reaches it.
       CheckInput part;
       try {
@@ -631,9 +722,15 @@ int run_mpi(const RunRequest& request, int argc, char** argv) {
         part.outputs.clear();
         part.error = e.what();
       }
-      const std::vector<std::string> parts =
-          comm->gather(encode_check_part(part), "the gather of the output shards for --check");
-      if (rank == 0) check = merge_check_parts(parts);
+      const std::vector<std::string> parts = comm->gather(
+          encode_check_part(part), "the gather of the output shards for --check and --dump");
+      if (rank == 0) {
+        check = merge_check_parts(parts);
+        if (has_graph_dumps(request, setup)) {
+          if (check.error) throw RuntimeError(*check.error);
+          write_graph_dumps(request, setup, check.outputs);
+        }
+      }
     }
   } catch (const AgreedScheduleError& e) {
     // Every rank raised it in the same agreement: rank 0 speaks, every rank finalises.
