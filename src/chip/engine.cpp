@@ -739,6 +739,12 @@ void Engine::Impl::issue_op(int queue, int index, Cycle cycle, std::int64_t addr
   const Instruction& instr = instruction_at(queue, index);
   const OpTiming& timing = decoded_at(queue, index).timing;
   stats_.instructions_by_opcode[static_cast<std::size_t>(instr.opcode)]++;
+  if (options_.stats_interval > 0) {
+    const auto interval = static_cast<std::size_t>(cycle / options_.stats_interval);
+    if (stats_.interval_busy.size() <= interval) stats_.interval_busy.resize(interval + 1);
+    stats_.interval_busy[interval][static_cast<std::size_t>(op_info(instr.opcode).unit)] +=
+        timing.occupancy_cycles;
+  }
   if (options_.trace && cycle >= options_.trace_begin && cycle <= options_.trace_end) {
     stats_.trace.push_back(TraceSlice{q.id, queue, index, instr.opcode, cycle,
                                       cycle + timing.skew_cycles + timing.func_delay_cycles});

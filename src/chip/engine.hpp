@@ -75,6 +75,9 @@ struct EngineOptions {
   bool trace = false;
   Cycle trace_begin = 0;
   Cycle trace_end = Cycle{1} << 62;
+  // > 0: RunResult::interval_busy sums, per interval of this many cycles and per unit class, the
+  // busy cycles (occupancy) of the instructions issued in it.
+  Cycle stats_interval = 0;
 };
 
 // One executed instruction for a timeline: its queue (and position in the program's queue list),
@@ -130,7 +133,9 @@ struct RunResult {
   std::int64_t sram_touched_pages = 0;
   int config_superlanes = 0;      // last CONFIG superlanes=n (0: none issued)
   std::vector<TraceSlice> trace;  // with EngineOptions::trace: by (issue, queue, instruction)
-  Digest128 digest;               // engine.cpp documents the exact byte order
+  // With EngineOptions::stats_interval: [interval][Unit] busy cycles (index = Unit's value).
+  std::vector<std::array<std::int64_t, 6>> interval_busy;
+  Digest128 digest;  // engine.cpp documents the exact byte order
 };
 
 class Engine {

@@ -5,9 +5,16 @@
 //   instructions, busy cycles and mean utilisation, and the busiest links.
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,7 +32,57 @@ constexpr std::uint64_t kMaxReportBytes = std::uint64_t{1} << 30;
 struct ReportOptions {
   std::string input;
   std::int64_t top = 20;
+  std::optional<std::filesystem::path> plot;   // directory for the PNGs
+  std::optional<std::filesystem::path> stats;  // run --stats CSV for utilisation over time
 };
+
+// tools/plot_report.py: TSPEMU_PLOT_SCRIPT, else next to an installed tspemu
+// (<prefix>/share/tspemu/tools), else this source tree's.
+std::filesystem::path plot_script() {
+  if (const char* env = std::getenv("TSPEMU_PLOT_SCRIPT")) return env;
+  std::error_code ec;
+  const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    const auto installed = exe.parent_path().parent_path() / "share/tspemu/tools/plot_report.py";
+    if (std::filesystem::exists(installed)) return installed;
+  }
+  return std::filesystem::path(TSPEMU_SOURCE_TOOLS) / "plot_report.py";
+}
+
+// Runs the plot script with Debian's python3 (TSPEMU_PYTHON overrides; a python3 earlier on PATH,
+// e.g. pyenv's, may lack matplotlib). Returns its exit code.
+int run_plot(const ReportOptions& options) {
+  std::string python = "/usr/bin/python3";
+  if (const char* env = std::getenv("TSPEMU_PYTHON")) python = env;
+  if (!std::filesystem::exists(python)) python = "python3";
+  std::vector<std::string> args = {python, plot_script().string(), options.input,
+                                   options.plot->string()};
+  if (options.stats) args.push_back(options.stats->string());
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::fflush(stdout);
+  const pid_t pid = fork();
+  if (pid < 0)
+    throw RuntimeError(fmt::format("report --plot: fork failed: {}", std::strerror(errno)));
+  if (pid == 0) {
+    execvp(argv[0], argv.data());
+    std::fprintf(stderr, "tspemu: error: report --plot: cannot run %s: %s\n", argv[0],
+                 std::strerror(errno));
+    std::_Exit(127);
+  }
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+  if (code != 0) {
+    throw RuntimeError(fmt::format(
+        "report --plot: {} {} failed (exit {}); it needs python3 with matplotlib (Debian: "
+        "python3-matplotlib, which launch/setup installs)",
+        python, plot_script().string(), code));
+  }
+  return kExitOk;
+}
 
 void print_compile_profile(const nlohmann::json& r, std::int64_t top) {
   const Cycle cycles = r.value("predicted_cycles", Cycle{0});
@@ -91,9 +148,14 @@ int run_report(const ReportOptions& options) {
                      fmt::format("not valid JSON (byte {}): {}", e.byte, e.what()));
   }
   if (r.is_object() && r.contains("ops") && r["ops"].is_array()) {
+    if (options.plot) {
+      throw InputError(
+          "report --plot draws a run report (tspemu run --report), not a compile report");
+    }
     print_compile_profile(r, options.top);
   } else if (r.is_object() && r.contains("per_tsp")) {
     print_run_profile(r, options.top);
+    if (options.plot) return run_plot(options);
   } else {
     throw InputError(SourceLocation{options.input, 0, 0},
                      "neither a compile report (no 'ops') nor a run report (no 'per_tsp')");
@@ -110,6 +172,11 @@ void add_report_command(CLI::App& app, CommandTable& table) {
   sub->add_option("report", options->input, "A `compile --report` or `run --report` file")
       ->required();
   add_i64_option(sub, "--top", options->top, "Rows to print (1..100000)", 1, 100000);
+  add_path_option(sub, "--plot", options->plot,
+                  "Run reports: draw links.png (link utilisation heat map), units.png and, with "
+                  "--stats, utilisation.png (over time) into this directory (python3-matplotlib)");
+  add_path_option(sub, "--stats", options->stats,
+                  "With --plot: the run's --stats CSV, for utilisation over time");
   table.add(sub, [options] { return run_report(*options); });
 }
 

@@ -45,6 +45,10 @@ void add_run_command(CLI::App& app, CommandTable& table) {
       "queue, every instruction named by its graph op, C2C vectors as arrows");
   sub->add_option("--trace-cycles", args->request.trace_cycles,
                   "With --trace: only instructions issued in cycles FIRST:LAST");
+  add_path_option(sub, "--stats", args->request.stats,
+                  "Write per-interval unit busy cycles and link vectors as CSV (docs/report.md)");
+  add_i64_option(sub, "--stats-interval", args->request.stats_interval,
+                 "Cycles per --stats interval, 1..2^40", 1, std::int64_t{1} << 40);
   sub->add_option("--dump", args->dumps,
                   "Write a declared output's raw bytes: [tspN:]NAME=FILE (repeatable)");
   add_u64_option(sub, "--seed", args->request.seed,

@@ -19,6 +19,7 @@ struct RunDriver::Local {
   // Vectors sent per C2C port: a TSP's own ports, not every link of the machine (which would make
   // a run's memory quadratic in TSPs).
   std::vector<std::int64_t> port_vectors;
+  std::map<std::pair<std::int64_t, std::int32_t>, std::int64_t> interval_link_vectors;
 };
 
 namespace {
@@ -78,6 +79,7 @@ RunDriver::RunDriver(const Topology& topology, const ChipConfig& chip, const Bun
   engine_options.hac_period_cycles = topology.chip().hac_period_cycles;
   engine_options.program_validated = options.program_validated;
   engine_options.trace = options.trace;
+  engine_options.stats_interval = options.stats_interval;
   engine_options.trace_begin = options.trace_begin;
   engine_options.trace_end = options.trace_end;
   std::vector<const TspProgram*> program_of(topology.tsp_count(), nullptr);
@@ -217,6 +219,10 @@ DriverOutcome RunDriver::run() {
         hash_in_flight(local.sent_log, v);
         ++local.vectors_sent;
         ++local.port_vectors[send.port.index()];
+        if (options_.stats_interval > 0) {
+          ++local
+                .interval_link_vectors[{send.send_cycle / options_.stats_interval, link_id->value}];
+        }
         outbox.add(v);
       }
     }
@@ -313,6 +319,7 @@ DriverOutcome RunDriver::run() {
       t.link_vectors.emplace_back(*link, local.port_vectors[port]);
     }
     std::sort(t.link_vectors.begin(), t.link_vectors.end());
+    t.interval_link_vectors = std::move(local.interval_link_vectors);
     outcome.local.push_back(std::move(t));
   }
   outcome.run_seconds =

@@ -18,6 +18,7 @@
 // and seed, so run.cpp computes it once per rank for the report and the driver needs no offset.
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <vector>
 
@@ -53,6 +54,8 @@ struct DriverOptions {
   bool trace = false;
   Cycle trace_begin = 0;
   Cycle trace_end = Cycle{1} << 62;
+  // > 0: per-interval statistics (engines' unit busy cycles, vectors per link direction).
+  Cycle stats_interval = 0;
   // Hears, after every window, how far the run is (common/progress.hpp; never reaches results).
   ProgressSink progress;
   Cycle expected_cycles = 0;  // for the progress line's percentage and ETA (0: unknown)
@@ -69,6 +72,8 @@ struct TspOutcome {
   Digest128 digest;    // the TSP's digest: engine digest + sent log (docs/design.md section 9)
   // Vectors it sent per link, for the links it sent on, ascending link id.
   std::vector<std::pair<LinkId, std::int64_t>> link_vectors;
+  // With DriverOptions::stats_interval: (interval, link) -> vectors it sent, ascending.
+  std::map<std::pair<std::int64_t, std::int32_t>, std::int64_t> interval_link_vectors;
 };
 
 struct DriverOutcome {

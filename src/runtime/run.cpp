@@ -30,6 +30,7 @@
 #include "runtime/binding.hpp"
 #include "runtime/driver.hpp"
 #include "runtime/fault_injection.hpp"
+#include "runtime/interval_stats.hpp"
 #include "runtime/program_source.hpp"
 #include "runtime/rank_partition.hpp"
 #include "runtime/trace.hpp"
@@ -535,6 +536,7 @@ void print_error(const std::string& text) {
 DriverOptions driver_options(const RunRequest& request) {
   DriverOptions options{request.seed, request.shuffle_seed, request.timing_only,
                         request.agreement_epochs};
+  if (request.stats) options.stats_interval = request.stats_interval;
   if (request.trace) {
     options.trace = true;
     if (request.trace_cycles) {
@@ -586,6 +588,12 @@ int run_local(const RunRequest& request) {
     write_graph_dumps(request, setup, extract_local_outputs(setup, outcome));
   }
   if (request.trace) write_trace(request, setup, outcome, {encode_trace_part(outcome)});
+  if (request.stats) {
+    write_output_file(*request.stats,
+                      write_interval_stats_csv({encode_interval_stats(outcome, *setup.topology,
+                                                                      request.stats_interval)}),
+                      "--stats");
+  }
   std::vector<Json> tsps;
   for (const auto& t : outcome.local) tsps.push_back(outcome_to_json(t));
   CheckInput check;
@@ -710,6 +718,14 @@ int run_mpi(const RunRequest& request, int argc, char** argv) {
           comm->gather(encode_trace_part(outcome), "the gather of the trace");
       if (rank == 0) write_trace(request, setup, outcome, parts);
     }
+    if (request.stats) {
+      const std::vector<std::string> parts =
+          comm->gather(encode_interval_stats(outcome, *setup.topology, request.stats_interval),
+                       "the gather of the interval statistics");
+      if (rank == 0) {
+        write_output_file(*request.stats, write_interval_stats_csv(parts), "--stats");
+      }
+    }
     std::vector<Json> mine;
     for (const auto& t : outcome.local) mine.push_back(outcome_to_json(t));
     tsps = gather_outcomes(*comm, mine);
@@ -793,6 +809,7 @@ void validate_request(const RunRequest& request) {
   std::vector<NamedPath> outputs;
   if (request.report) outputs.push_back({"--report", *request.report});
   if (request.trace) outputs.push_back({"--trace", *request.trace});
+  if (request.stats) outputs.push_back({"--stats", *request.stats});
   if (request.trace_cycles && !request.trace) {
     throw InputError("--trace-cycles selects what --trace writes: give --trace FILE too");
   }

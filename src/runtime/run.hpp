@@ -61,6 +61,8 @@ struct RunRequest {
   std::optional<std::filesystem::path> trace;  // Chrome/Perfetto trace (runtime/trace.hpp)
   std::optional<std::string> trace_cycles;     // FIRST:LAST issue cycles to trace
   std::optional<bool> progress;  // progress lines on stderr (rank 0); default: stderr is a tty
+  std::optional<std::filesystem::path> stats;  // per-interval CSV (runtime/interval_stats.hpp)
+  std::int64_t stats_interval = 1024;          // its interval, cycles
 };
 
 // Checks the options that do not need the inputs (ranges above, --bind, --check with

@@ -12,7 +12,7 @@ run(${CMAKE_COMMAND} --install "${BUILD_DIR}" --prefix "${WORK_DIR}/prefix")
 foreach(f bin/tspemu bin/tspemu-mpirun lib/cmake/tspemu/tspemuConfig.cmake
           include/tspemu/topo/loader.hpp share/tspemu/topologies/rack.toml
           share/tspemu/docs/design.md share/tspemu/README.md share/tspemu/cluster/slurm/common.sh
-          share/tspemu/cluster/slurm/system-576.sbatch)
+          share/tspemu/cluster/slurm/system-576.sbatch share/tspemu/tools/plot_report.py)
   if(NOT EXISTS "${WORK_DIR}/prefix/${f}")
     message(FATAL_ERROR "install is missing ${f}")
   endif()
