@@ -33,6 +33,7 @@
 #include "isa/bundle.hpp"
 #include "isa/validate.hpp"
 #include "net/local_transport.hpp"
+#include "runtime/compile_verification.hpp"
 #include "runtime/driver.hpp"
 #include "runtime/send_schedule.hpp"
 #include "runtime/trace.hpp"
@@ -52,34 +53,6 @@ struct CompileOptions {
   std::optional<std::filesystem::path> trace;  // the verification run's timeline
   std::optional<std::string> trace_cycles;
 };
-
-// Timing-only run of the whole machine in this process; returns the run's cycles. With `trace`,
-// also writes the run's timeline there (runtime/trace.hpp): the schedule as the chip executes it.
-Cycle verify_by_running(const Bundle& bundle, const CompiledGraph& record, const Topology& topology,
-                        const ChipConfig& chip, const CompileOptions& options) {
-  ensure_kokkos_initialized();
-  LocalTransport transport(network_layout_of(topology));
-  DriverOptions driver_options;
-  driver_options.timing_only = true;
-  driver_options.program_validated = true;  // run_compile decoded (and so validated) the bundle
-  if (options.trace) {
-    driver_options.trace = true;
-    if (options.trace_cycles) {
-      std::tie(driver_options.trace_begin, driver_options.trace_end) =
-          parse_trace_cycles(*options.trace_cycles);
-    }
-  }
-  RunDriver driver(topology, chip, bundle, transport, driver_options);
-  const DriverOutcome outcome = driver.run();
-  if (options.trace) {
-    write_output_file(*options.trace,
-                      write_trace_json({encode_trace_part(outcome)}, topology, bundle, &record,
-                                       outcome.executed_windows, outcome.window_cycles,
-                                       driver_options.trace_begin, driver_options.trace_end),
-                      "--trace");
-  }
-  return outcome.final_cycle + 1;
-}
 
 int run_compile(const CompileOptions& options) {
   const auto started = std::chrono::steady_clock::now();
@@ -116,30 +89,24 @@ int run_compile(const CompileOptions& options) {
   const auto lowered = std::chrono::steady_clock::now();
   Cycle verified_cycles = -1;
   if (!options.no_verify) {
-    const SendSchedule derived = derive_send_schedule(out.bundle.program, topology);
-    const SendSchedule& built = out.bundle.send_schedule;
-    if (derived != built) {
-      std::size_t k = 0;
-      while (k < derived.size() && k < built.size() && derived[k] == built[k]) ++k;
-      const auto describe = [](const SendSchedule& rows, std::size_t i) {
-        if (i >= rows.size()) return std::string("(none)");
-        const SendRow& r = rows[i];
-        return fmt::format("tsp {} port {} at {} -> tsp {} port {}, RECEIVE at {} (instruction {})",
-                           r.src_tsp.value, r.src_port.value, r.send_cycle, r.dst_tsp.value,
-                           r.dst_port.value, r.receive_cycle, r.receive_instruction);
-      };
-      throw ScheduleError(fmt::format(
-          "compiler bug: the send schedule derived from the queues differs from the one the "
-          "compiler built at row {}: derived {}, built {}",
-          k, describe(derived, k), describe(built, k)));
-    }
     say("verifying: a timing-only run of the schedule on every TSP");
-    try {
-      verified_cycles = verify_by_running(out.bundle, out.record, topology, chip, options);
-    } catch (const Error& e) {
-      throw ScheduleError(
-          fmt::format("compiler bug: the compiled schedule of {} fails verification: {}",
-                      options.input, e.what()));
+    VerifyOptions verify;
+    verify.program_validated = true;  // decoded (and so validated) just above
+    if (options.trace) {
+      verify.trace = true;
+      if (options.trace_cycles) {
+        std::tie(verify.trace_begin, verify.trace_end) = parse_trace_cycles(*options.trace_cycles);
+      }
+    }
+    const VerifiedRun run = verify_compiled_bundle(out, topology, verify, options.input);
+    verified_cycles = run.cycles;
+    if (options.trace) {
+      write_output_file(
+          *options.trace,
+          write_trace_json({encode_trace_part(run.outcome)}, topology, out.bundle, &out.record,
+                           run.outcome.executed_windows, run.outcome.window_cycles,
+                           verify.trace_begin, verify.trace_end),
+          "--trace");
     }
     if (verified_cycles != out.stats.predicted_cycles) {
       throw ScheduleError(fmt::format(

@@ -7,7 +7,7 @@
 #include "common/error.hpp"
 #include "compiler/graph_loader.hpp"
 #include "compiler/reference_eval.hpp"
-#include "net/local_transport.hpp"
+#include "runtime/compile_verification.hpp"
 #include "runtime/driver.hpp"
 #include "runtime/run.hpp"
 #include "topo/chip_config.hpp"
@@ -44,19 +44,12 @@ RunOutcome run_compiled(const CompileOutput& out, const Topology& topology, bool
     if (!timing_only) outcome.outputs = extract_tsp_outputs(out.record, TspId{0}, result.outputs);
     return outcome;
   }
-  LocalTransport transport(network_layout_of(topology));
-  DriverOptions options;
+  // The verification `tspemu compile` runs (runtime/compile_verification.hpp), with data or not.
+  VerifyOptions options;
   options.timing_only = timing_only;
-  RunDriver driver(topology, chip, out.bundle, transport, options);
-  const DriverOutcome result = driver.run();
-  outcome.cycles = result.final_cycle + 1;
-  if (!timing_only) {
-    for (const TspOutcome& t : result.local) {
-      for (auto& o : extract_tsp_outputs(out.record, t.tsp, t.result.outputs)) {
-        outcome.outputs.push_back(std::move(o));
-      }
-    }
-  }
+  VerifiedRun run = verify_compiled_bundle(out, topology, options, "g.toml");
+  outcome.cycles = run.cycles;
+  outcome.outputs = std::move(run.outputs);
   return outcome;
 }
 

@@ -27,7 +27,8 @@ struct RunOutcome {
 };
 
 // Runs a compiled bundle on every TSP of `topology`. One TSP: a lone Engine (no network);
-// several: RunDriver + LocalTransport (compile_command.cpp's verification run).
+// several: verify_compiled_bundle (the verification `tspemu compile` runs; it also checks the
+// send schedule derived from the queues against the compiler's).
 RunOutcome run_compiled(const CompileOutput& out, const Topology& topology, bool timing_only);
 
 // Loads, compiles and runs `text` (as file "g.toml") and checks (1) to (3). Returns the stats.
