@@ -30,7 +30,7 @@ std::vector<RegisteredCommand>& registry() {
 }
 
 void print_error_line(const std::string& text) {
-  std::fprintf(stderr, "tspemu: error: %s\n", text.c_str());
+  write_error_line(text);
 }
 
 // Everything a command printed must have reached stdout: `tspemu disasm x.tspb > /dev/full` fails

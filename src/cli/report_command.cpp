@@ -67,8 +67,8 @@ int run_plot(const ReportOptions& options) {
     throw RuntimeError(fmt::format("report --plot: fork failed: {}", std::strerror(errno)));
   if (pid == 0) {
     execvp(argv[0], argv.data());
-    std::fprintf(stderr, "tspemu: error: report --plot: cannot run %s: %s\n", argv[0],
-                 std::strerror(errno));
+    write_error_line(
+        fmt::format("report --plot: cannot run {}: {}", argv[0], std::strerror(errno)));
     std::_Exit(127);
   }
   int status = 0;

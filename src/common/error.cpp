@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <cstdio>
+
 namespace tspemu {
 
 std::string SourceLocation::to_string() const {
@@ -49,5 +51,15 @@ void assertion_failed(const char* condition, const char* file, int line, std::st
                   condition, file, line, message));
 }
 }  // namespace detail
+
+void write_error_line(std::string_view text, int rank) noexcept {
+  if (rank >= 0) {
+    std::fprintf(stderr, "tspemu: error: [rank %d] %.*s\n", rank, static_cast<int>(text.size()),
+                 text.data());
+  } else {
+    std::fprintf(stderr, "tspemu: error: %.*s\n", static_cast<int>(text.size()), text.data());
+  }
+  std::fflush(stderr);
+}
 
 }  // namespace tspemu

@@ -89,6 +89,11 @@ class RuntimeError : public Error {
       : Error(ErrorKind::runtime, std::move(message), std::move(context)) {}
 };
 
+// The one place that writes a fatal error's line on stderr and flushes it:
+// "tspemu: error: <text>", or "tspemu: error: [rank R] <text>" when rank >= 0 (under MPI).
+// Every command, transport and watchdog ends a job through it.
+void write_error_line(std::string_view text, int rank = -1) noexcept;
+
 namespace detail {
 [[noreturn]] void assertion_failed(const char* condition, const char* file, int line,
                                    std::string_view message);

@@ -52,8 +52,7 @@ ControlState LocalTransport::agree(const ControlState& local) {
 }
 
 void LocalTransport::abort(const Error& error) {
-  std::fprintf(stderr, "tspemu: error: %s\n", error.what());
-  std::fflush(stderr);
+  write_error_line(error.what());
   std::exit(error.exit_code());
 }
 

@@ -72,12 +72,10 @@ Digest128 layout_digest(const NetworkLayout& layout, const std::vector<int>& ran
   if (initialised != 0 && finalised == 0) {
     int rank = 0;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    std::fprintf(stderr, "tspemu: error: [rank %d] %s\n", rank, text.c_str());
-    std::fflush(stderr);
+    write_error_line(text, rank);
     MPI_Abort(comm == MPI_COMM_NULL ? MPI_COMM_WORLD : comm, exit_code);
   } else {
-    std::fprintf(stderr, "tspemu: error: %s\n", text.c_str());
-    std::fflush(stderr);
+    write_error_line(text);
   }
   std::exit(exit_code);
 }
@@ -101,8 +99,7 @@ int check_rank_count(MPI_Comm comm, std::int64_t expected_tsps) {
   const auto problem = rank_count_problem(size, expected_tsps);
   if (!problem) return kExitOk;
   if (rank == 0) {
-    std::fprintf(stderr, "tspemu: error: %s\n", problem->c_str());
-    std::fflush(stderr);
+    write_error_line(*problem);
   }
   return kExitInputError;
 }

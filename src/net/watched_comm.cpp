@@ -325,8 +325,7 @@ std::optional<std::string> WatchedComm::diagnose(std::span<MPI_Request> requests
 
 void WatchedComm::abort_with(const std::string& message, bool print) {
   if (print) {
-    std::fprintf(stderr, "tspemu: error: [rank %d] %s\n", rank_, message.c_str());
-    std::fflush(stderr);
+    write_error_line(message, rank_);
   }
   MPI_Abort(comm_, kExitRuntimeError);
   std::_Exit(kExitRuntimeError);
@@ -577,7 +576,6 @@ BlockingCallWatch::BlockingCallWatch(std::string what, double seconds) {
     // The launcher's variables name the rank before MPI can.
     const char* rank = std::getenv("OMPI_COMM_WORLD_RANK");
     if (rank == nullptr) rank = std::getenv("PMIX_RANK");
-    std::string tag = rank != nullptr ? fmt::format("[rank {}] ", rank) : std::string();
     // Every rank's watch fires at about the same time: the lowest speaks first, and the launcher
     // usually ends the others before they do (1 s per rank, at most 5 s).
     const int order = rank != nullptr ? std::atoi(rank) : 0;
@@ -585,11 +583,10 @@ BlockingCallWatch::BlockingCallWatch(std::string what, double seconds) {
                        [this] { return finished_; })) {
       return;
     }
-    std::fprintf(stderr,
-                 "tspemu: error: %swatchdog: %s did not complete within %g s; a rank of this job "
-                 "stopped, crashed or never started\n",
-                 tag.c_str(), what.c_str(), seconds);
-    std::fflush(stderr);
+    write_error_line(fmt::format("watchdog: {} did not complete within {} s; a rank of this job "
+                                 "stopped, crashed or never started",
+                                 what, seconds),
+                     rank != nullptr ? order : -1);
     ::_exit(kExitRuntimeError);
   });
 }

@@ -529,8 +529,7 @@ int finish_on_root(const RunRequest& request, const Setup& setup, const DriverOu
 }
 
 void print_error(const std::string& text) {
-  std::fprintf(stderr, "tspemu: error: %s\n", text.c_str());
-  std::fflush(stderr);
+  write_error_line(text);
 }
 
 DriverOptions driver_options(const RunRequest& request) {
