@@ -478,10 +478,6 @@ int finish_on_root(const RunRequest& request, const Setup& setup, const DriverOu
   if (request.report) write_output_file(*request.report, report.dump(2) + "\n", "--report");
 
   if (!request.quiet) {
-    std::printf("tspemu run: %s on topology '%s' (%zu TSP%s), %s transport, %d rank%s\n",
-                request.program.string().c_str(), topology.name().c_str(), topology.tsp_count(),
-                topology.tsp_count() == 1 ? "" : "s", transport_name.c_str(), ranks,
-                ranks == 1 ? "" : "s");
     std::printf("cycles: %lld (%.3f us emulated at %.0f MHz)\n", static_cast<long long>(cycles),
                 emulated_seconds * 1e6, topology.chip().clock_mhz);
     if (setup.compiled) {
@@ -573,9 +569,22 @@ DriverOptions driver_options_with_progress(const RunRequest& request, const Setu
   return options;
 }
 
+// The run's first line, printed (and flushed) before it starts, so that a long run shows what is
+// running at once (progress lines follow on stderr).
+void print_run_header(const RunRequest& request, const Setup& setup, const char* transport,
+                      int ranks) {
+  if (request.quiet) return;
+  const Topology& topology = *setup.topology;
+  std::printf("tspemu run: %s on topology '%s' (%zu TSP%s), %s transport, %d rank%s\n",
+              request.program.string().c_str(), topology.name().c_str(), topology.tsp_count(),
+              topology.tsp_count() == 1 ? "" : "s", transport, ranks, ranks == 1 ? "" : "s");
+  std::fflush(stdout);
+}
+
 int run_local(const RunRequest& request) {
   const auto start = std::chrono::steady_clock::now();
   const Setup setup = load_setup(request);
+  print_run_header(request, setup, "local", 1);
   ensure_kokkos_initialized();
   LocalTransport transport(network_layout_of(*setup.topology));
   auto printer = progress_printer(request, 0);
@@ -679,6 +688,7 @@ int run_mpi(const RunRequest& request, int argc, char** argv) {
       bind_to_core(policy, bindings[static_cast<std::size_t>(rank)].local_rank);
       bindings = exchange_bindings(*comm);
     }
+    if (rank == 0) print_run_header(request, setup, "mpi", size);
     if (rank == 0 && !request.quiet) {
       std::printf("partition: %s\n", describe_partition(partition, size).c_str());
       std::printf("binding: %s\n", sharing_summary(bindings).c_str());
