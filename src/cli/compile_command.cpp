@@ -66,10 +66,7 @@ int run_compile(const CompileOptions& options) {
       throw InputError(
           "--trace records the verification run: it cannot be combined with --no-verify");
     }
-    if (options.trace_cycles && !options.trace) {
-      throw InputError("--trace-cycles selects what --trace writes: give --trace FILE too");
-    }
-    if (options.trace_cycles) (void)parse_trace_cycles(*options.trace_cycles);
+    (void)trace_range(options.trace.has_value(), options.trace_cycles);
     check_output_paths(inputs, outputs);
   }
   std::optional<ProgressPrinter> printer;
@@ -94,9 +91,7 @@ int run_compile(const CompileOptions& options) {
     verify.program_validated = true;  // decoded (and so validated) just above
     if (options.trace) {
       verify.trace = true;
-      if (options.trace_cycles) {
-        std::tie(verify.trace_begin, verify.trace_end) = parse_trace_cycles(*options.trace_cycles);
-      }
+      std::tie(verify.trace_begin, verify.trace_end) = trace_range(true, options.trace_cycles);
     }
     const VerifiedRun run = verify_compiled_bundle(out, topology, verify, options.input);
     verified_cycles = run.cycles;

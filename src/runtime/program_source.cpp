@@ -12,7 +12,11 @@ Bundle load_program_for(const std::filesystem::path& path, const Topology& topol
                         const ChipShape& shape, Digest128& program_digest) {
   Bundle bundle;
   if (path.extension() == ".tsa") {
-    bundle.program = assemble_file(path, shape);
+    // Read once: assembled, and its digest is the program digest (as a bundle file's bytes are).
+    const std::string text = read_input_file(path, kMaxTextInputBytes, "assembly file");
+    program_digest =
+        digest_of(std::span(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
+    bundle.program = assemble(text, path.string(), shape);
     bundle.topology_name = topology.name();
     bundle.topology_digest = topology.digest();
   } else {
@@ -37,10 +41,6 @@ Bundle load_program_for(const std::filesystem::path& path, const Topology& topol
   }
   if (path.extension() == ".tsa") {
     bundle.send_schedule = derive_send_schedule(bundle.program, topology);
-    // The source text's digest (the file that was given, as for a .tspb).
-    const std::string text = read_input_file(path, kMaxTextInputBytes, "assembly");
-    program_digest =
-        digest_of(std::span(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
   }
   return bundle;
 }

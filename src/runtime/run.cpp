@@ -89,14 +89,17 @@ std::pair<TspId, std::string> parse_dump_name(const std::string& spec, std::size
   return {TspId{0}, spec};
 }
 
+// True if a --dump spec starts with a TSP (tspN:NAME).
+bool names_a_tsp(const std::string& spec) {
+  return spec.rfind("tsp", 0) == 0 && spec.find(':') != std::string::npos;
+}
+
 // A --dump of a compiled graph's output tensor (by the name the graph gives it), whole or, with
 // tspN:, that TSP's shard; nullptr if `spec` names no graph output (a data segment, then).
 const Tensor* graph_dump_tensor(const std::string& spec, const Setup& setup) {
   if (!setup.compiled) return nullptr;
   std::string name = spec;
-  if (spec.rfind("tsp", 0) == 0 && spec.find(':') != std::string::npos) {
-    name = spec.substr(spec.find(':') + 1);
-  }
+  if (names_a_tsp(spec)) name = spec.substr(spec.find(':') + 1);
   const Graph& graph = setup.compiled->graph;
   for (const auto index : graph.outputs) {
     if (graph.tensor(index).name == name) return &graph.tensor(index);
@@ -112,7 +115,7 @@ bool has_graph_dumps(const RunRequest& request, const Setup& setup) {
 void check_dumps(const RunRequest& request, const Setup& setup) {
   for (const auto& [spec, path] : request.dumps) {
     if (const Tensor* t = graph_dump_tensor(spec, setup)) {
-      if (spec.rfind("tsp", 0) == 0 && spec.find(':') != std::string::npos) {
+      if (names_a_tsp(spec)) {
         const auto [tsp, name] = parse_dump_name(spec, setup.topology->tsp_count());
         if (std::find(t->placement.tsps.begin(), t->placement.tsps.end(), tsp) ==
             t->placement.tsps.end()) {
@@ -278,7 +281,7 @@ std::vector<std::uint8_t> graph_dump_bytes(const std::string& spec, const Tensor
     throw RuntimeError(fmt::format("--dump {}: the run produced no shard of '{}' on TSP {}", spec,
                                    t.name, tsp.value));
   };
-  if (spec.rfind("tsp", 0) == 0 && spec.find(':') != std::string::npos) {
+  if (names_a_tsp(spec)) {
     return shard_of(parse_dump_name(spec, setup.topology->tsp_count()).first);
   }
   const auto& tsps = t.placement.tsps;
@@ -534,9 +537,7 @@ DriverOptions driver_options(const RunRequest& request) {
   if (request.stats) options.stats_interval = request.stats_interval;
   if (request.trace) {
     options.trace = true;
-    if (request.trace_cycles) {
-      std::tie(options.trace_begin, options.trace_end) = parse_trace_cycles(*request.trace_cycles);
-    }
+    std::tie(options.trace_begin, options.trace_end) = trace_range(true, request.trace_cycles);
   }
   // A .tspb went through the bundle reader, which validated it; assembly did not.
   options.program_validated = request.program.extension() != ".tsa";
@@ -545,10 +546,10 @@ DriverOptions driver_options(const RunRequest& request) {
 
 void write_trace(const RunRequest& request, const Setup& setup, const DriverOutcome& outcome,
                  const std::vector<std::string>& parts) {
-  const DriverOptions options = driver_options(request);
+  const auto [begin, end] = trace_range(true, request.trace_cycles);
   const std::string text = write_trace_json(
       parts, *setup.topology, setup.bundle, setup.compiled ? &*setup.compiled : nullptr,
-      outcome.executed_windows, outcome.window_cycles, options.trace_begin, options.trace_end);
+      outcome.executed_windows, outcome.window_cycles, begin, end);
   write_output_file(*request.trace, text, "--trace");
 }
 
@@ -819,10 +820,7 @@ void validate_request(const RunRequest& request) {
   if (request.report) outputs.push_back({"--report", *request.report});
   if (request.trace) outputs.push_back({"--trace", *request.trace});
   if (request.stats) outputs.push_back({"--stats", *request.stats});
-  if (request.trace_cycles && !request.trace) {
-    throw InputError("--trace-cycles selects what --trace writes: give --trace FILE too");
-  }
-  if (request.trace_cycles) (void)parse_trace_cycles(*request.trace_cycles);
+  (void)trace_range(request.trace.has_value(), request.trace_cycles);
   for (const auto& [name, path] : request.dumps) outputs.push_back({"--dump " + name, path});
   check_output_paths(inputs, outputs);
 }

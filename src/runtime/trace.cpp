@@ -71,6 +71,12 @@ std::pair<Cycle, Cycle> parse_trace_cycles(const std::string& text) {
   return {a, b};
 }
 
+std::pair<Cycle, Cycle> trace_range(bool trace, const std::optional<std::string>& trace_cycles) {
+  if (!trace_cycles) return {0, Cycle{1} << 62};
+  if (!trace) throw InputError("--trace-cycles selects what --trace writes: give --trace FILE too");
+  return parse_trace_cycles(*trace_cycles);
+}
+
 std::string write_trace_json(const std::vector<std::string>& parts, const Topology& topology,
                              const Bundle& bundle, const CompiledGraph* record,
                              const std::vector<WindowIndex>& windows, Cycle window_cycles,

@@ -46,4 +46,9 @@ namespace tspemu {
 // Parses `--trace-cycles A:B` (A <= B, both >= 0); InputError otherwise.
 [[nodiscard]] std::pair<Cycle, Cycle> parse_trace_cycles(const std::string& text);
 
+// The issue-cycle range `--trace` records, from the two options of `run` and `compile`: every
+// cycle without --trace-cycles; InputError for --trace-cycles without --trace or a bad range.
+[[nodiscard]] std::pair<Cycle, Cycle> trace_range(bool trace,
+                                                  const std::optional<std::string>& trace_cycles);
+
 }  // namespace tspemu
