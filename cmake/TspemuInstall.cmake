@@ -18,7 +18,7 @@ install(FILES ${CMAKE_CURRENT_BINARY_DIR}/tspemuConfig.cmake
               ${CMAKE_CURRENT_BINARY_DIR}/tspemuConfigVersion.cmake
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/tspemu)
 install(DIRECTORY topologies programs docs DESTINATION ${CMAKE_INSTALL_DATADIR}/tspemu OPTIONAL)
-install(PROGRAMS tools/plot_report.py DESTINATION ${CMAKE_INSTALL_DATADIR}/tspemu/tools)
+install(PROGRAMS tools/plot_report.py tools/trace_screenshot.sh DESTINATION ${CMAKE_INSTALL_DATADIR}/tspemu/tools)
 install(FILES README.md DESTINATION ${CMAKE_INSTALL_DATADIR}/tspemu)
 # The mpirun wrapper next to the executable (it finds <prefix>/bin/tspemu), and the Slurm job
 # scripts under <prefix>/share/tspemu/cluster (they find the install through TSPEMU_HOME, which

@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 
 #include "cli/command.hpp"
+#include "cli/mpi_session.hpp"
 #include "cli/options.hpp"
+#include "cli/run_output.hpp"
 #include "common/error.hpp"
 #include "runtime/run.hpp"
 
@@ -12,6 +14,7 @@ namespace {
 
 struct RunArgs {
   RunRequest request;
+  RunOutputOptions output;
   std::vector<std::string> dumps;
   std::string program;
   std::string topology;
@@ -76,10 +79,10 @@ void add_run_command(CLI::App& app, CommandTable& table) {
                   "(leave the launcher's binding)")
       ->check(CLI::IsMember({"none", "core"}))
       ->capture_default_str();
-  sub->add_flag("--report-binding", args->request.report_binding,
+  sub->add_flag("--report-binding", args->output.report_binding,
                 "Print every rank's host, local rank, cpuset and NUMA node");
-  sub->add_flag("--quiet,-q", args->request.quiet, "Print only the final digest line");
-  sub->add_flag("--progress,!--no-progress", args->request.progress,
+  sub->add_flag("--quiet,-q", args->output.quiet, "Print only the final digest line");
+  sub->add_flag("--progress,!--no-progress", args->output.progress,
                 "Print how far the run is on stderr (rank 0), at most a line a second: cycle, "
                 "percentage of the predicted cycles and ETA for compiled bundles, emulated "
                 "cycles/s (default: when stderr is a terminal)");
@@ -94,7 +97,13 @@ void add_run_command(CLI::App& app, CommandTable& table) {
       }
       request.dumps.emplace_back(d.substr(0, eq), d.substr(eq + 1));
     }
-    return run_main(request, g_argc, g_argv);
+    RunPrinter printer(args->output);
+    if (choose_run_mode(request) == RunMode::local) {
+      return printer.finish(run_local(request, printer));
+    }
+    MpiSession session(g_argc, g_argv, request.watchdog_seconds);
+    const RunCompletion result = run_mpi(request, session.comm(), printer);
+    return session.finalize(printer.finish(result));
   });
 }
 

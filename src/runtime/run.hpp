@@ -1,12 +1,18 @@
 #pragma once
-// `tspemu run`: everything between the command line and the driver. Owns the process-level
-// lifecycle (MPI, Kokkos), chooses the transport, loads topology and program, runs, gathers every
-// TSP's outcome to rank 0, and writes the report and the final `digest:` line.
+// `tspemu run`: everything between the command line and the driver. Chooses the transport, loads
+// topology and program, runs, gathers every TSP's outcome to rank 0, writes the report, --dump,
+// --trace and --stats files, and returns a typed RunCompletion. It never prints and never starts or
+// ends MPI: the cli owns the process (cli/mpi_session.hpp starts MPI and ends it) and prints what
+// the runtime returns (cli/run_output.hpp), so tests and other front ends get the same values
+// without parsing text.
 //
-// Errors. Setup (loading and checking inputs) is collective: every rank loads the same files, the
-// ranks agree whether any failed, and the lowest failing rank prints its message once; every rank
-// then exits with that error's code, with no MPI_Abort banner. During the run an error on one TSP
-// ends the whole job through Transport::abort (message, then MPI_Abort): never a hang.
+// Errors. --local: load and run errors are thrown (tspemu::Error). Under MPI, setup (loading and
+// checking inputs) is collective: every rank loads the same files, the ranks agree whether any
+// failed, and the RunCompletion of the lowest failing rank carries the message (the others' carry
+// only the exit code), so the job prints it once, with no MPI_Abort banner. During the run an
+// error on one TSP ends the whole job through abort_job (net/mpi_transport.hpp: the message, then
+// MPI_Abort): never a hang. That is the one place the runtime writes to stderr, because a job that
+// is being aborted cannot return to its caller.
 //
 // --check (issue 6). A bundle compiled from a graph carries the record compiler/compiled_graph.hpp
 // describes. After the run every rank extracts the output shards of its own TSPs (an extraction
@@ -26,8 +32,11 @@
 #include <vector>
 
 #include "chip/engine.hpp"
+#include "clock/alignment.hpp"
+#include "common/progress.hpp"
 #include "compiler/compiled_graph.hpp"
 #include "compiler/reference_eval.hpp"
+#include "runtime/binding.hpp"
 
 namespace tspemu {
 
@@ -55,12 +64,9 @@ struct RunRequest {
   std::int64_t agreement_epochs = 1;
   double watchdog_seconds = 300.0;
   std::string bind = "none";  // none | core
-  bool report_binding = false;
-  bool quiet = false;  // only the digest line on stdout
   bool check = false;  // compare outputs with the reference evaluator (compiled bundles only)
   std::optional<std::filesystem::path> trace;  // Chrome/Perfetto trace (runtime/trace.hpp)
   std::optional<std::string> trace_cycles;     // FIRST:LAST issue cycles to trace
-  std::optional<bool> progress;  // progress lines on stderr (rank 0); default: stderr is a tty
   std::optional<std::filesystem::path> stats;  // per-interval CSV (runtime/interval_stats.hpp)
   std::int64_t stats_interval = 1024;          // its interval, cycles
 };
@@ -93,7 +99,72 @@ struct CheckResult {
 [[nodiscard]] CheckResult check_outputs(const CompiledGraph& record,
                                         std::span<const EmulatedOutput> got);
 
-// Returns the process exit code. Never throws.
-int run_main(const RunRequest& request, int argc, char** argv);
+// What a run is about to do, handed to RunObserver::started on rank 0 (or --local) once the inputs
+// are loaded and before the emulation starts: the cli prints it at once, so a long run shows what
+// is running.
+struct RunStart {
+  std::string program;  // as the user wrote it
+  std::string topology_name;
+  std::size_t tsps = 0;
+  std::string transport;  // "local" or "mpi"
+  int ranks = 1;
+  std::string partition;  // which rank emulates which TSPs (rank_partition.hpp)
+  // Under MPI: where every rank runs (hwloc), in rank order; empty in --local.
+  std::vector<RankBinding> bindings;
+};
+
+// Rank 0's account of a finished run (the report, runtime/docs/report.md, has all of it and more).
+struct RunSummary {
+  RunStart start;
+  Cycle cycles = 0;  // final_cycle + 1
+  double clock_mhz = 0;
+  double emulated_seconds = 0;            // cycles at clock_mhz
+  std::optional<Cycle> predicted_cycles;  // compiled bundles: the compiler's prediction
+  AlignmentResult alignment;
+  std::int64_t windows = 0;
+  Cycle window_cycles = 0;
+  std::int64_t windows_skipped = 0;
+  std::int64_t vectors_sent = 0;     // over every link
+  std::int64_t instructions = 0;     // executed, every TSP
+  double wall_seconds = 0;           // the whole command: loading, run, checking, report
+  double run_seconds = 0;            // the emulation alone (the slowest rank's)
+  std::optional<CheckResult> check;  // --check
+  Digest128 digest;                  // the run digest (the final `digest:` line)
+};
+
+// The result on this process. exit_code is the job's (equal on every rank); summary is there on
+// rank 0 (and --local) when the run finished; error, when set, is a message this process must
+// report (only one process of a job gets it).
+struct RunCompletion {
+  int exit_code = 0;
+  std::optional<RunSummary> summary;
+  std::optional<std::string> error;
+};
+
+// How the caller follows a run while it works. Called on rank 0 (or --local) only.
+class RunObserver {
+ public:
+  virtual ~RunObserver() = default;
+  virtual void started(const RunStart& /*start*/) {}
+  // Where the driver reports its progress (cycle, percentage of the predicted cycles); empty: no
+  // progress. Called once, before the run.
+  [[nodiscard]] virtual ProgressSink progress() { return {}; }
+};
+
+enum class RunMode { local, mpi };
+
+// Where a run happens: --local, or MPI when a launcher started this process, or (no launcher) in
+// this process when the topology has one TSP. Throws InputError with the fix when neither fits
+// (a multi-TSP topology without mpirun or --local; a bare `srun` without PMIx).
+[[nodiscard]] RunMode choose_run_mode(const RunRequest& request);
+
+// Runs every TSP in this process. Throws tspemu::Error on bad input or a run error.
+[[nodiscard]] RunCompletion run_local(const RunRequest& request, RunObserver& observer);
+
+class WatchedComm;
+// Runs this rank's TSPs of an MPI job on `comm` (MPI started by the caller, every rank calling).
+// Never throws: every rank returns (to finalise together) or the job is aborted.
+[[nodiscard]] RunCompletion run_mpi(const RunRequest& request, WatchedComm& comm,
+                                    RunObserver& observer);
 
 }  // namespace tspemu

@@ -1,5 +1,6 @@
-// `tspemu run --check` in process (run_main with --local): passing and failing comparisons on one
-// and two TSPs, the report's check object and predicted_cycles, and every input error.
+// `tspemu run --check` in process (run_local, printed by the cli's RunPrinter): passing and failing
+// comparisons on one and two TSPs, the typed summary, the report's check object and
+// predicted_cycles, and every input error.
 #include "check_bundles.hpp"
 #include "scratch_dir.hpp"
 #include <gtest/gtest.h>
@@ -8,8 +9,11 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <string>
 
+#include "cli/run_output.hpp"
+#include "common/error.hpp"
 #include "runtime/run.hpp"
 
 namespace tspemu {
@@ -25,6 +29,7 @@ struct Outcome {
   int code = 0;
   std::string out;
   std::string err;
+  std::optional<RunSummary> summary;
 };
 
 class Check : public ::testing::Test {
@@ -55,7 +60,16 @@ class Check : public ::testing::Test {
     ::testing::internal::CaptureStdout();
     ::testing::internal::CaptureStderr();
     Outcome o;
-    o.code = run_main(request, 0, nullptr);
+    // As `tspemu run --local` does it: run_local's result or error printed by the cli.
+    cli::RunPrinter printer(cli::RunOutputOptions{});
+    try {
+      const RunCompletion result = run_local(request, printer);
+      o.summary = result.summary;
+      o.code = printer.finish(result);
+    } catch (const Error& e) {
+      write_error_line(e.what());
+      o.code = e.exit_code();
+    }
     o.out = ::testing::internal::GetCapturedStdout();
     o.err = ::testing::internal::GetCapturedStderr();
     return o;
@@ -95,7 +109,17 @@ TEST_F(Check, PassesOnOneTsp) {
             std::string::npos)
       << o.out;
   EXPECT_TRUE(ends_with_digest(o.out));
+  // The same values, typed, as the runtime returned them.
+  ASSERT_TRUE(o.summary.has_value());
+  EXPECT_EQ(o.summary->start.transport, "local");
+  EXPECT_EQ(o.summary->start.tsps, 1U);
+  EXPECT_EQ(o.summary->predicted_cycles, 7);
+  ASSERT_TRUE(o.summary->check.has_value());
+  EXPECT_TRUE(o.summary->check->passed);
+  EXPECT_EQ(o.summary->check->output_digest.hex(), "e334c79924443af1137b231106638456");
   const auto r = report();
+  EXPECT_EQ(r["digest"], o.summary->digest.hex());
+  EXPECT_EQ(r["cycles"], o.summary->cycles);
   EXPECT_EQ(r["predicted_cycles"], 7);
   EXPECT_EQ(r["check"],
             (nlohmann::json{
@@ -114,6 +138,9 @@ TEST_F(Check, FailsOnAChangedByte) {
   EXPECT_EQ(o.err, std::string("check: FAILED: ") + kChipMismatch + "\n");
   EXPECT_EQ(o.out.find("check: passed"), std::string::npos);
   EXPECT_TRUE(ends_with_digest(o.out));  // the digest line is still printed
+  ASSERT_TRUE(o.summary && o.summary->check);
+  EXPECT_FALSE(o.summary->check->passed);
+  EXPECT_EQ(o.summary->check->mismatch, kChipMismatch);
   const auto r = report();
   EXPECT_EQ(r["check"],
             (nlohmann::json{{"status", "failed"}, {"shards", 1}, {"mismatch", kChipMismatch}}));

@@ -1,0 +1,74 @@
+#pragma once
+// The pieces of `tspemu run` (runtime/run.hpp) its files share; internal to the runtime.
+//   run_setup.cpp    loading and checking the inputs (RunSetup), --dump names
+//   run_outputs.cpp  --dump files, the output shards of --check and their gather, check_outputs
+//   run_report.cpp   the per-TSP JSON, the report and the RunSummary
+//   run.cpp          --local and MPI runs
+
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "runtime/driver.hpp"
+#include "runtime/run.hpp"
+#include "topo/chip_config.hpp"
+#include "topo/topology.hpp"
+
+namespace tspemu::detail {
+
+// Everything a run loads before it starts; identical on every rank.
+struct RunSetup {
+  std::optional<Topology> topology;
+  ChipConfig chip;
+  Bundle bundle;
+  Digest128 program_digest;               // of the bundle file (or the assembled program)
+  std::optional<CompiledGraph> compiled;  // the bundle's compiled-graph record, if it has one
+  AlignmentResult alignment;  // initial program alignment: program cycle 0 = its start_cycle
+};
+
+// Loads and checks the request's inputs (validate_request first). Throws InputError.
+[[nodiscard]] RunSetup load_run_setup(const RunRequest& request);
+
+// "tsp3:c" -> (3, "c"); "c" -> (0, "c") on a single-TSP machine, else an InputError.
+[[nodiscard]] std::pair<TspId, std::string> parse_dump_name(const std::string& spec,
+                                                            std::size_t tsp_count);
+// True if a --dump spec starts with a TSP (tspN:NAME).
+[[nodiscard]] bool names_a_tsp(const std::string& spec);
+// A --dump of a compiled graph's output tensor (by the name the graph gives it), whole or, with
+// tspN:, that TSP's shard; nullptr if `spec` names no graph output (a data segment, then).
+[[nodiscard]] const Tensor* graph_dump_tensor(const std::string& spec, const RunSetup& setup);
+[[nodiscard]] bool has_graph_dumps(const RunRequest& request, const RunSetup& setup);
+
+// What rank 0 needs for --check: every TSP's extracted output shards, or the first (lowest rank)
+// extraction error.
+struct CheckInput {
+  std::vector<EmulatedOutput> outputs;
+  std::optional<std::string> error;
+};
+
+// This process's output shards for --check (extract_tsp_outputs over its TSPs).
+[[nodiscard]] std::vector<EmulatedOutput> extract_local_outputs(const RunSetup& setup,
+                                                                const DriverOutcome& outcome);
+// One rank's CheckInput as bytes for the gather, and rank 0's merge (lowest rank's error wins).
+[[nodiscard]] std::string encode_check_part(const CheckInput& part);
+[[nodiscard]] CheckInput merge_check_parts(const std::vector<std::string>& parts);
+// --dump of declared data segments of this process's TSPs, and of whole graph outputs (rank 0,
+// from the gathered shards).
+void write_dumps(const RunRequest& request, const RunSetup& setup, const DriverOutcome& outcome);
+void write_graph_dumps(const RunRequest& request, const RunSetup& setup,
+                       std::span<const EmulatedOutput> shards);
+
+// One TSP's entry of the report's per_tsp array.
+[[nodiscard]] nlohmann::json outcome_to_json(const TspOutcome& t);
+
+// Rank 0 (or --local): checks the outputs (--check), writes the report (--report) and returns the
+// summary. `tsps`: every TSP's outcome_to_json, in any order. Throws tspemu::Error.
+[[nodiscard]] RunSummary finish_run(const RunRequest& request, const RunSetup& setup,
+                                    const DriverOutcome& outcome, std::vector<nlohmann::json> tsps,
+                                    RunStart start, double wall_seconds,
+                                    const CheckInput* check_input);
+
+}  // namespace tspemu::detail

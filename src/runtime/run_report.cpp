@@ -1,0 +1,218 @@
+// `tspemu run`'s report (docs/report.md) and the RunSummary the cli prints: every TSP's counters
+// gathered to rank 0, totals, per-link utilisation, the alignment and the --check result.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+#include <numeric>
+
+#include "common/error.hpp"
+#include "common/output_file.hpp"
+#include "net/link_model.hpp"
+#include "runtime/run_parts.hpp"
+
+namespace tspemu::detail {
+
+using Json = nlohmann::json;
+
+Json outcome_to_json(const TspOutcome& t) {
+  Json units = Json::array();
+  for (const auto& u : t.result.units) {
+    units.push_back({{"unit", u.name},
+                     {"instructions", u.instructions},
+                     {"busy_cycles", u.busy_cycles},
+                     {"utilisation", t.result.cycles > 0 ? static_cast<double>(u.busy_cycles) /
+                                                               static_cast<double>(t.result.cycles)
+                                                         : 0.0}});
+  }
+  Json links = Json::array();
+  for (const auto& [link, vectors] : t.link_vectors) {
+    links.push_back({link.value, vectors});
+  }
+  Json outputs = Json::array();
+  for (const auto& o : t.result.outputs) {
+    outputs.push_back(
+        {{"name", o.name}, {"bytes", o.bytes.size()}, {"digest", digest_of(o.bytes).hex()}});
+  }
+  return Json{
+      {"tsp", t.tsp.value},
+      {"digest", t.digest.hex()},
+      {"final_cycle", t.result.final_cycle},
+      {"cycles", t.result.cycles},
+      {"instructions", std::accumulate(t.result.instructions_by_opcode.begin(),
+                                       t.result.instructions_by_opcode.end(), std::int64_t{0})},
+      {"mxm_int8_macs", t.result.mxm_int8_macs},
+      {"mxm_fp16_macs", t.result.mxm_fp16_macs},
+      {"sram_touched_pages", t.result.sram_touched_pages},
+      {"vectors_sent", t.vectors_sent},
+      {"vectors_received", t.vectors_received},
+      {"fec_corrected", t.fec_corrected},
+      {"units", units},
+      {"link_vectors_sent", links},
+      {"outputs", outputs}};
+}
+
+namespace {
+
+// The report's "alignment" object (cycles are global, counted from reset; program cycle 0 is
+// start_cycle).
+Json alignment_to_json(const AlignmentResult& a) {
+  return Json{{"root", a.tree.root.value},
+              {"tree_height", a.tree.height},
+              {"max_link_latency_cycles", a.max_link_latency_cycles},
+              {"cost_cycles", a.cost_cycles},
+              {"formula_cost_cycles", a.formula_cost_cycles},
+              {"start_skew_cycles", a.start_skew_cycles},
+              {"start_cycle", a.start_cycle},
+              {"max_arrival_latency_cycles", a.max_arrival_latency_cycles}};
+}
+
+}  // namespace
+
+RunSummary finish_run(const RunRequest& request, const RunSetup& setup,
+                      const DriverOutcome& outcome, std::vector<Json> tsps, RunStart start,
+                      double wall_seconds, const CheckInput* check_input) {
+  // --check first: an extraction error ends the run before any report is written.
+  std::optional<CheckResult> check;
+  if (request.check) {
+    TSPEMU_ASSERT(setup.compiled && check_input != nullptr, "--check without its inputs");
+    if (check_input->error) throw RuntimeError(*check_input->error);
+    check = check_outputs(*setup.compiled, check_input->outputs);
+  }
+
+  std::sort(tsps.begin(), tsps.end(),
+            [](const Json& a, const Json& b) { return a["tsp"].get<int>() < b["tsp"].get<int>(); });
+  std::vector<Digest128> digests;
+  digests.reserve(tsps.size());
+  for (const auto& t : tsps) digests.push_back(Digest128::from_hex(t["digest"].get<std::string>()));
+  const Digest128 digest = combine_tsp_digests(digests);
+  const Topology& topology = *setup.topology;
+  const Cycle cycles = outcome.final_cycle + 1;
+  const double clock_hz = topology.chip().clock_mhz * 1e6;
+  const double emulated_seconds = static_cast<double>(cycles) / clock_hz;
+
+  // Per-link and direction vector counts from the senders' tallies.
+  std::map<std::pair<std::int64_t, std::int64_t>, std::int64_t> link_sent;  // (link, sender) -> n
+  std::int64_t vectors = 0;
+  std::int64_t fec_corrected = 0;
+  std::int64_t int8_macs = 0;
+  std::int64_t fp16_macs = 0;
+  std::int64_t instructions = 0;
+  for (const auto& t : tsps) {
+    instructions += t["instructions"].get<std::int64_t>();
+    for (const auto& lv : t["link_vectors_sent"]) {
+      link_sent[{lv[0].get<std::int64_t>(), t["tsp"].get<std::int64_t>()}] +=
+          lv[1].get<std::int64_t>();
+    }
+    vectors += t["vectors_sent"].get<std::int64_t>();
+    fec_corrected += t["fec_corrected"].get<std::int64_t>();
+    int8_macs += t["mxm_int8_macs"].get<std::int64_t>();
+    fp16_macs += t["mxm_fp16_macs"].get<std::int64_t>();
+  }
+  Json links = Json::array();
+  for (const auto& [key, n] : link_sent) {
+    const Link& link = topology.link(LinkId{static_cast<std::int32_t>(key.first)});
+    const Cycle ser = serialisation_cycles(link.params.bandwidth_gbps, topology.chip().clock_mhz,
+                                           static_cast<int>(link.params.wire_bytes_per_vector));
+    const auto from = key.second;
+    const auto to = link.a.tsp.value == from ? link.b.tsp.value : link.a.tsp.value;
+    links.push_back(
+        {{"link", key.first},
+         {"from_tsp", from},
+         {"to_tsp", to},
+         {"vectors", n},
+         {"utilisation",
+          cycles > 0 ? static_cast<double>(n * ser) / static_cast<double>(cycles) : 0.0}});
+  }
+
+  Json report{
+      {"tool", "tspemu"},
+      {"program", request.program.string()},
+      {"program_digest", setup.program_digest.hex()},
+      {"topology",
+       {{"name", topology.name()},
+        {"file", request.topology.string()},
+        {"digest", topology.digest().hex()}}},
+      {"tsps", topology.tsp_count()},
+      {"transport", start.transport},
+      {"ranks", start.ranks},
+      {"partition", start.partition},
+      {"seed", request.seed},
+      {"timing_only", request.timing_only},
+      {"cycles", cycles},
+      {"final_cycle", outcome.final_cycle},
+      {"emulated_seconds", emulated_seconds},
+      {"wall_seconds", wall_seconds},
+      // The emulation alone (the driver's run, the slowest rank's): wall_seconds less loading,
+      // checking and reporting.
+      {"run_seconds", outcome.run_seconds},
+      {"instructions", instructions},
+      {"instructions_per_second",
+       wall_seconds > 0 ? static_cast<double>(instructions) / wall_seconds : 0.0},
+      {"run_instructions_per_second",
+       outcome.run_seconds > 0 ? static_cast<double>(instructions) / outcome.run_seconds : 0.0},
+      {"emulated_cycles_per_second",
+       wall_seconds > 0 ? static_cast<double>(cycles) / wall_seconds : 0.0},
+      {"mxm_int8_macs", int8_macs},
+      {"mxm_fp16_macs", fp16_macs},
+      {"emulated_macs_per_second",
+       wall_seconds > 0 ? static_cast<double>(int8_macs + fp16_macs) / wall_seconds : 0.0},
+      {"window_cycles", outcome.window_cycles},
+      {"windows", outcome.windows},
+      {"windows_skipped", outcome.windows_skipped},
+      {"agreement_epochs", request.agreement_epochs},
+      {"vectors_sent", vectors},
+      // Per-neighbour exchange messages over all ranks: sent, and elided because the send
+      // schedule says they would be empty (net/exchange_plan.hpp).
+      // rank_messages: the MPI messages that carried them between ranks (one per pair of ranks,
+      // direction and window with traffic; 0 in --local).
+      {"exchange_messages",
+       {{"sent", outcome.transport.messages_sent},
+        {"elided", outcome.transport.messages_elided},
+        {"rank_messages", outcome.transport.rank_messages_sent}}},
+      {"fec_corrected", fec_corrected},
+      {"links", links},
+      {"alignment", alignment_to_json(setup.alignment)},
+      {"per_tsp", tsps},
+      {"digest", digest.hex()},
+  };
+  if (request.shuffle_seed) report["shuffle_seed"] = *request.shuffle_seed;
+  if (setup.compiled) report["predicted_cycles"] = setup.compiled->predicted_cycles;
+  if (check) {
+    report["check"] = {{"status", check->passed ? "passed" : "failed"}, {"shards", check->shards}};
+    if (!check->passed) report["check"]["mismatch"] = check->mismatch;
+    if (check->passed) {
+      report["check"]["output_digest"] = check->output_digest.hex();
+      Json outputs = Json::array();
+      for (const auto& [name, d] : check->outputs) {
+        outputs.push_back({{"name", name}, {"digest", d.hex()}});
+      }
+      report["check"]["outputs"] = outputs;
+    }
+  }
+  if (!start.bindings.empty()) {
+    report["bindings"] = start.bindings;
+    report["binding_summary"] = sharing_summary(start.bindings);
+  }
+  if (request.report) write_output_file(*request.report, report.dump(2) + "\n", "--report");
+
+  RunSummary summary;
+  summary.start = std::move(start);
+  summary.cycles = cycles;
+  summary.clock_mhz = topology.chip().clock_mhz;
+  summary.emulated_seconds = emulated_seconds;
+  if (setup.compiled) summary.predicted_cycles = setup.compiled->predicted_cycles;
+  summary.alignment = setup.alignment;
+  summary.windows = outcome.windows;
+  summary.window_cycles = outcome.window_cycles;
+  summary.windows_skipped = outcome.windows_skipped;
+  summary.vectors_sent = vectors;
+  summary.instructions = instructions;
+  summary.wall_seconds = wall_seconds;
+  summary.run_seconds = outcome.run_seconds;
+  summary.check = std::move(check);
+  summary.digest = digest;
+  return summary;
+}
+
+}  // namespace tspemu::detail

@@ -1,0 +1,155 @@
+// `tspemu run`'s inputs: the request's checks, the topology, chip, program and its compiled-graph
+// record, the initial alignment, and the --dump names (runtime/run_parts.hpp).
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <string_view>
+
+#include "common/error.hpp"
+#include "common/output_file.hpp"
+#include "runtime/program_source.hpp"
+#include "runtime/run_parts.hpp"
+#include "runtime/trace.hpp"
+#include "topo/loader.hpp"
+
+namespace tspemu {
+namespace detail {
+namespace {
+
+void check_dumps(const RunRequest& request, const RunSetup& setup) {
+  for (const auto& [spec, path] : request.dumps) {
+    if (const Tensor* t = graph_dump_tensor(spec, setup)) {
+      if (names_a_tsp(spec)) {
+        const auto [tsp, name] = parse_dump_name(spec, setup.topology->tsp_count());
+        if (std::find(t->placement.tsps.begin(), t->placement.tsps.end(), tsp) ==
+            t->placement.tsps.end()) {
+          throw InputError(fmt::format("--dump {}: graph output '{}' has no shard on TSP {}", spec,
+                                       name, tsp.value));
+        }
+      }
+      continue;
+    }
+    const auto [tsp, name] = parse_dump_name(spec, setup.topology->tsp_count());
+    bool found = false;
+    for (const auto& program : setup.bundle.program.tsps) {
+      if (program.tsp != tsp) continue;
+      for (const auto& data : program.data) found = found || (data.is_output && data.name == name);
+    }
+    if (!found) {
+      throw InputError(
+          fmt::format("--dump {}: TSP {} declares no output named '{}'", spec, tsp.value, name));
+    }
+  }
+}
+
+}  // namespace
+
+// "tsp3:c" -> (3, "c"); "c" -> (0, "c") on a single-TSP machine, else an error.
+std::pair<TspId, std::string> parse_dump_name(const std::string& spec, std::size_t tsp_count) {
+  if (spec.rfind("tsp", 0) == 0) {
+    const auto colon = spec.find(':');
+    if (colon != std::string::npos) {
+      try {
+        std::size_t used = 0;
+        const int tsp = std::stoi(spec.substr(3, colon - 3), &used);
+        if (used == colon - 3 && tsp >= 0 && static_cast<std::size_t>(tsp) < tsp_count) {
+          return {TspId{tsp}, spec.substr(colon + 1)};
+        }
+      } catch (const std::exception&) {
+      }
+      throw InputError(fmt::format("--dump {}: TSP must be tsp0..tsp{}", spec, tsp_count - 1));
+    }
+  }
+  if (tsp_count != 1) {
+    throw InputError(fmt::format("--dump {}: this machine has {} TSPs; name the TSP as tspN:{}",
+                                 spec, tsp_count, spec));
+  }
+  return {TspId{0}, spec};
+}
+
+// True if a --dump spec starts with a TSP (tspN:NAME).
+bool names_a_tsp(const std::string& spec) {
+  return spec.rfind("tsp", 0) == 0 && spec.find(':') != std::string::npos;
+}
+
+// A --dump of a compiled graph's output tensor (by the name the graph gives it), whole or, with
+// tspN:, that TSP's shard; nullptr if `spec` names no graph output (a data segment, then).
+const Tensor* graph_dump_tensor(const std::string& spec, const RunSetup& setup) {
+  if (!setup.compiled) return nullptr;
+  std::string name = spec;
+  if (names_a_tsp(spec)) name = spec.substr(spec.find(':') + 1);
+  const Graph& graph = setup.compiled->graph;
+  for (const auto index : graph.outputs) {
+    if (graph.tensor(index).name == name) return &graph.tensor(index);
+  }
+  return nullptr;
+}
+
+bool has_graph_dumps(const RunRequest& request, const RunSetup& setup) {
+  return std::any_of(request.dumps.begin(), request.dumps.end(),
+                     [&](const auto& d) { return graph_dump_tensor(d.first, setup) != nullptr; });
+}
+
+RunSetup load_run_setup(const RunRequest& request) {
+  constexpr std::string_view kNeedsGraph =
+      "--check needs a bundle compiled from a graph (tspemu compile)";
+  validate_request(request);
+  if (request.check && request.program.extension() == ".tsa") {
+    throw InputError(fmt::format("{}: {}; an assembly program has no graph record",
+                                 request.program.string(), kNeedsGraph));
+  }
+  RunSetup setup;
+  setup.topology.emplace(load_topology(request.topology));
+  setup.chip = chip_config_from_params(setup.topology->chip());
+  setup.bundle =
+      load_program_for(request.program, *setup.topology, setup.chip.shape, setup.program_digest);
+  if (const auto* record = setup.bundle.find_attachment(kCompiledGraphAttachment)) {
+    setup.compiled = decode_compiled_graph(record->bytes, request.program.string());
+  }
+  if (request.check && !setup.compiled) {
+    throw InputError(
+        fmt::format("{}: {}; this one has no graph record", request.program.string(), kNeedsGraph));
+  }
+  check_dumps(request, setup);
+  // Every rank emulates the same alignment (a pure function of topology and seed). With ideal
+  // clocks and the worst-case link latency in the start epoch every TSP starts in the same cycle;
+  // a skew would need per-TSP cycle offsets, which only drift mode can cause.
+  setup.alignment = emulate_run_alignment(*setup.topology, request.seed);
+  TSPEMU_ASSERT(setup.alignment.start_skew_cycles == 0,
+                "initial program alignment with ideal clocks must start every TSP together");
+  return setup;
+}
+
+}  // namespace detail
+
+void validate_request(const RunRequest& request) {
+  if (request.check && request.timing_only) {
+    throw InputError("--check compares data, so it cannot be combined with --timing-only");
+  }
+  if (request.agreement_epochs < 1 || request.agreement_epochs > kMaxAgreementEpochs) {
+    throw InputError(fmt::format("--agree-epochs {} is out of range 1..{}",
+                                 request.agreement_epochs, kMaxAgreementEpochs));
+  }
+  if (!(request.watchdog_seconds == 0 || (request.watchdog_seconds >= kMinWatchdogSeconds &&
+                                          request.watchdog_seconds <= kMaxWatchdogSeconds))) {
+    throw InputError(fmt::format("--watchdog {} s is out of range: 0 (off) or {}..{} s",
+                                 request.watchdog_seconds, kMinWatchdogSeconds,
+                                 kMaxWatchdogSeconds));
+  }
+  (void)parse_bind_policy(request.bind);
+  if (request.local && request.tsps_per_rank) {
+    throw InputError(
+        "--tsps-per-rank places TSPs on MPI ranks; --local emulates every TSP in this process");
+  }
+  const std::vector<NamedPath> inputs = {{"the program", request.program},
+                                         {"--topology", request.topology}};
+  std::vector<NamedPath> outputs;
+  if (request.report) outputs.push_back({"--report", *request.report});
+  if (request.trace) outputs.push_back({"--trace", *request.trace});
+  if (request.stats) outputs.push_back({"--stats", *request.stats});
+  (void)trace_range(request.trace.has_value(), request.trace_cycles);
+  for (const auto& [name, path] : request.dumps) outputs.push_back({"--dump " + name, path});
+  check_output_paths(inputs, outputs);
+}
+
+}  // namespace tspemu
