@@ -1,0 +1,70 @@
+// The engine's VXM rules: every element-wise op (chip/vxm.hpp computes), its operands read from
+// streams, ALU registers or immediates, the result on streams and in the ALU's register.
+#include <fmt/format.h>
+
+#include "chip/engine_impl.hpp"
+#include "chip/vxm.hpp"
+
+namespace tspemu {
+
+void Engine::Impl::read_value(const ExecItem& item, const Operand& operand, int count,
+                              VectorGroup& out) const {
+  switch (operand.kind) {
+    case OperandKind::stream:
+      read_group(item, operand.stream, count,
+                 queues_[static_cast<std::size_t>(item.queue)].position, out);
+      return;
+    case OperandKind::alu: {
+      const AluRegister& reg = alus_[static_cast<std::size_t>(operand.value)];
+      if (!reg.valid) {
+        fail(item.queue, item.instruction, item.exec,
+             fmt::format("ALU{} holds no result in cycle {}", operand.value, item.exec));
+      }
+      out = reg.value;
+      for (int i = out.count; i < count; ++i) out.planes[static_cast<std::size_t>(i)] = Vector{};
+      out.count = count;
+      return;
+    }
+    case OperandKind::immediate:
+      out = VectorGroup::broadcast(static_cast<std::uint32_t>(operand.value), count);
+      return;
+    default:
+      TSPEMU_ASSERT(false, "VXM operand kind");
+  }
+}
+
+void Engine::Impl::execute_vxm(ExecItem& item, Effect* effects) {
+  [[maybe_unused]] const auto [q, instr, ops, position] = op_at(item);
+  const VxmOp op{instr.opcode, instr.dtype, instr.src_dtype, instr.saturate};
+  const int operand_count = vxm_operand_count(instr.opcode);
+  std::array<VectorGroup, 3> values;
+  std::array<const VectorGroup*, 3> pointers{};
+  for (int i = 0; i < operand_count; ++i) {
+    const DType t = instr.opcode == Opcode::cvt ? instr.src_dtype : instr.dtype;
+    read_value(item, ops[1 + i], dtype_bytes(t), values[static_cast<std::size_t>(i)]);
+    pointers[static_cast<std::size_t>(i)] = &values[static_cast<std::size_t>(i)];
+  }
+  VectorGroup result;
+  if (options_.timing_only) {
+    // No arithmetic: the operands were read (and checked) above; the result's planes carry no
+    // data, only their count matters to the streams they go to.
+    result.count = dtype_bytes(op.dtype);
+  } else {
+    result = vxm_compute(op, std::span<const VectorGroup* const>(
+                                 pointers.data(), static_cast<std::size_t>(operand_count)));
+  }
+  for (int i = 0; i < result.count; ++i) {
+    vec(item, static_cast<std::uint32_t>(i)) = result.planes[static_cast<std::size_t>(i)];
+  }
+  if (ops[0].kind == OperandKind::stream) {
+    emit_streams(item, effects, ops[0].stream, result.count, position, 0);
+  }
+  Effect& e = add_effect(item, effects, Effect::Kind::alu);
+  e.unit = q.id.index;
+  e.count = static_cast<std::uint8_t>(result.count);
+  for (int i = 0; i < result.count; ++i) {
+    e.vecs[static_cast<std::size_t>(i)] = vec_id(item, static_cast<std::uint32_t>(i));
+  }
+}
+
+}  // namespace tspemu
