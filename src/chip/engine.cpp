@@ -1,6 +1,5 @@
 #include "chip/engine.hpp"
 
-#include <Kokkos_Core.hpp>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -8,6 +7,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "chip/cycle_executor.hpp"
 #include "chip/engine_impl.hpp"
 #include "chip/kokkos_session.hpp"
 #include "common/numerics/float_ops.hpp"
@@ -514,11 +514,7 @@ void Engine::Impl::execute(Cycle cycle, Work& work) {
   if (n == 1) {
     run_one(0);  // same work, without the launch overhead
   } else {
-    Kokkos::parallel_for(
-        "tspemu::chip::execute",
-        Kokkos::RangePolicy<Kokkos::DefaultHostExecutionSpace, Kokkos::IndexType<int>>(0, n),
-        run_one);
-    Kokkos::DefaultHostExecutionSpace().fence();
+    cycle_executor().parallel_for("tspemu::chip::execute", n, run_one);
   }
   // Serial, in ready-list order: errors, MEM ports, then results into their landing cycles.
   for (std::size_t k = 0; k < items.size(); ++k) {
@@ -549,6 +545,18 @@ const Vector& Engine::Impl::read_stream(const ExecItem& item, int stream, Direct
                      position_text(position), item.exec));
   }
   return *hit.value;
+}
+
+void Engine::Impl::check_group(const ExecItem& item, const StreamRef& ref, int count,
+                               int position) const {
+  for (int i = 0; i < count; ++i) (void)read_stream(item, ref.index + i, ref.direction, position);
+}
+
+std::shared_ptr<const InstalledWeights> Engine::Impl::timing_only_weights() {
+  if (!timing_only_weights_) {
+    timing_only_weights_ = std::make_shared<const InstalledWeights>(std::array<Vector, kMxmRows>{});
+  }
+  return timing_only_weights_;
 }
 
 void Engine::Impl::read_group(const ExecItem& item, const StreamRef& ref, int count, int position,
@@ -631,6 +639,7 @@ void Engine::Impl::land(Cycle cycle, std::vector<Effect>& effects) {
         AluRegister& reg = alus_[static_cast<std::size_t>(e.unit)];
         reg.valid = true;
         reg.value.count = e.count;
+        if (options_.timing_only) break;  // presence only
         for (int i = 0; i < e.count; ++i) {
           reg.value.planes[static_cast<std::size_t>(i)] =
               vectors_[e.vecs[static_cast<std::size_t>(i)]];
@@ -641,6 +650,7 @@ void Engine::Impl::land(Cycle cycle, std::vector<Effect>& effects) {
         AccumulatorLanes& acc = planes_[static_cast<std::size_t>(e.unit)]
                                     .accumulators[static_cast<std::size_t>(e.index)];
         const AccumulatorLanes& r = accumulators_[e.vecs[0]];
+        if (options_.timing_only) break;  // no arithmetic
         if (e.clear) {
           acc = r;
         } else if (e.floating) {
@@ -654,6 +664,7 @@ void Engine::Impl::land(Cycle cycle, std::vector<Effect>& effects) {
         break;
       }
       case Effect::Kind::weight_row: {
+        if (options_.timing_only) break;  // no data: IW installs placeholder weights
         auto& buffer = planes_[static_cast<std::size_t>(e.unit)].buffer;
         if (!buffer) buffer = std::make_unique<std::array<Vector, kMxmRows>>();
         (*buffer)[static_cast<std::size_t>(e.index)] = vectors_[e.vecs[0]];
@@ -671,7 +682,8 @@ void Engine::Impl::land(Cycle cycle, std::vector<Effect>& effects) {
         auto& staged = staged_[static_cast<std::size_t>(e.unit)];
         TSPEMU_ASSERT(!staged.empty(), "IW without a snapshot");
         planes_[static_cast<std::size_t>(e.unit)].installed =
-            std::make_shared<const InstalledWeights>(*staged.front());
+            staged.front() ? std::make_shared<const InstalledWeights>(*staged.front())
+                           : timing_only_weights();
         staged.pop_front();
         break;
       }

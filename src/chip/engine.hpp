@@ -20,9 +20,10 @@
 // queue issues at most one op per cycle: IW snapshots its plane's weight buffer into that plane's
 // staging queue, ACC with `clear` resets its own plane's accumulator after reading it, and the
 // first ABC after an install builds that array's kernel layout (chip/mxm.hpp). The engine
-// therefore runs them with Kokkos::parallel_for over the cycle's ready list on Kokkos's default
-// HOST execution space (all engine state is host memory: Serial, OpenMP or Threads; with a device
-// backend the host space is still one of those). Inside the lambda every exception is caught into
+// therefore runs them through chip/cycle_executor.hpp: Kokkos::parallel_for over the cycle's ready
+// list on Kokkos's default HOST execution space (all engine state is host memory: Serial, OpenMP
+// or Threads; with a device backend the host space is still one of those), or in tests the
+// threads executor, which ThreadSanitizer checks. Inside the lambda every exception is caught into
 // the op's own slot and the first error in ready-list order is rethrown afterwards, so errors are
 // deterministic too.
 // EngineOptions::shuffle_seed executes each cycle's ready list in a seeded random order: the tests

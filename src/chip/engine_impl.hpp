@@ -233,6 +233,12 @@ class Engine::Impl {
   void read_group(const ExecItem& item, const StreamRef& ref, int count, int position,
                   VectorGroup& out) const;
   void read_value(const ExecItem& item, const Operand& operand, int count, VectorGroup& out) const;
+  // Timing-only: the same checks as read_group / read_value (a stream that holds a value, a valid
+  // ALU register), without copying anything.
+  void check_group(const ExecItem& item, const StreamRef& ref, int count, int position) const;
+  void check_value(const ExecItem& item, const Operand& operand, int count) const;
+  // Timing-only: the weights an IW installs (none: only that an install happened matters).
+  [[nodiscard]] std::shared_ptr<const InstalledWeights> timing_only_weights();
   [[nodiscard]] Vector& vec(const ExecItem& item, std::uint32_t i) {
     return vectors_[cycle_vecs_[item.first_vec + i]];
   }
@@ -242,6 +248,9 @@ class Engine::Impl {
   Effect& add_effect(ExecItem& item, Effect* effects, Effect::Kind kind);
   void emit_streams(ExecItem& item, Effect* effects, const StreamRef& dst, int count, int position,
                     std::uint32_t first_vec);
+  // A VXM op's `count` result planes (already in its pool vectors) to its destination stream and
+  // its ALU's register.
+  void emit_vxm_result(ExecItem& item, Effect* effects, int count);
 
   // ---- state ----------------------------------------------------------------------------------
   const TspProgram& program_;
@@ -256,6 +265,7 @@ class Engine::Impl {
   std::vector<MxmPlane> planes_;
   std::vector<std::deque<std::unique_ptr<std::array<Vector, kMxmRows>>>> staged_;  // per plane
   std::vector<AluRegister> alus_;
+  std::shared_ptr<const InstalledWeights> timing_only_weights_;
 
   // Pending work by cycle (chip/timing_wheel.hpp): executions and landings.
   TimingWheel<Work> wheel_;

@@ -12,7 +12,10 @@ void Engine::Impl::execute_mem(ExecItem& item, Effect* effects) {
     case Opcode::read: {
       const int slice = config_.slice_index(q.id.hemisphere, q.id.index);
       const int row = static_cast<int>(item.address);
-      if (!sram_.read(slice, row, vec(item, 0))) {
+      // Timing-only: whether the row was written is checked; no bytes are copied.
+      const bool initialised = options_.timing_only ? sram_.initialised(slice, row)
+                                                    : sram_.read(slice, row, vec(item, 0));
+      if (!initialised) {
         fail(item.queue, item.instruction, item.exec,
              fmt::format("uninitialised SRAM read: {} address {} was never written and is not "
                          "declared zero-filled",
@@ -22,7 +25,9 @@ void Engine::Impl::execute_mem(ExecItem& item, Effect* effects) {
       return;
     }
     case Opcode::write: {
-      vec(item, 0) = read_stream(item, ops[1].stream.index, ops[1].stream.direction, position);
+      const Vector& value =
+          read_stream(item, ops[1].stream.index, ops[1].stream.direction, position);
+      if (!options_.timing_only) vec(item, 0) = value;  // timing-only: checked, not copied
       Effect& e = add_effect(item, effects, Effect::Kind::sram_row);
       e.unit = static_cast<std::int16_t>(config_.slice_index(q.id.hemisphere, q.id.index));
       e.index = static_cast<std::int32_t>(item.address);

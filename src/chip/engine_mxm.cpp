@@ -16,8 +16,12 @@ void Engine::Impl::execute_mxm(ExecItem& item, Effect* effects) {
     case Opcode::lw: {
       const StreamRef& src = ops[1].stream;
       for (int i = 0; i < src.count; ++i) {
-        vec(item, static_cast<std::uint32_t>(i)) =
-            read_stream(item, src.index + i, src.direction, position);
+        if (options_.timing_only) {
+          (void)read_stream(item, src.index + i, src.direction, position);  // checked, not copied
+        } else {
+          vec(item, static_cast<std::uint32_t>(i)) =
+              read_stream(item, src.index + i, src.direction, position);
+        }
         Effect& e = add_effect(item, effects, Effect::Kind::weight_row);
         e.unit = q.id.index;
         e.index = static_cast<std::int32_t>(ops[0].value + i);
@@ -28,10 +32,15 @@ void Engine::Impl::execute_mxm(ExecItem& item, Effect* effects) {
     case Opcode::iw: {
       // The buffer as of the operand cycle; installed when IW completes (double-buffered). Only
       // this plane's weight unit touches its staging queue in this phase.
+      // Timing-only: no snapshot (nullptr); the install gives placeholder weights.
       auto& staged = staged_[static_cast<std::size_t>(q.id.index)];
       const auto& buffer = planes_[static_cast<std::size_t>(q.id.index)].buffer;
-      staged.push_back(buffer ? std::make_unique<std::array<Vector, kMxmRows>>(*buffer)
-                              : std::make_unique<std::array<Vector, kMxmRows>>());
+      if (options_.timing_only) {
+        staged.push_back(nullptr);
+      } else {
+        staged.push_back(buffer ? std::make_unique<std::array<Vector, kMxmRows>>(*buffer)
+                                : std::make_unique<std::array<Vector, kMxmRows>>());
+      }
       Effect& e = add_effect(item, effects, Effect::Kind::install);
       e.unit = q.id.index;
       return;
@@ -80,7 +89,7 @@ void Engine::Impl::execute_mxm(ExecItem& item, Effect* effects) {
       // touches its accumulators in this phase: ABC results are added in the landing step.
       MxmPlane& p = planes_[static_cast<std::size_t>(q.id.index)];
       AccumulatorLanes& acc = p.accumulators[static_cast<std::size_t>(ops[1].value)];
-      for (std::uint32_t b = 0; b < 4; ++b) {
+      for (std::uint32_t b = 0; b < 4 && !options_.timing_only; ++b) {
         Vector& plane_bytes = vec(item, b);
         for (std::size_t n = 0; n < kVectorBytes; ++n) {
           plane_bytes.bytes[n] = static_cast<std::uint8_t>(acc[n] >> (8 * b));

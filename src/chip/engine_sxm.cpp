@@ -14,6 +14,15 @@ void Engine::Impl::execute_sxm(ExecItem& item, Effect* effects) {
     case Opcode::permute:
     case Opcode::distribute: {
       const int w = group_width(instr.dtype);
+      if (options_.timing_only) {  // the reads are checked; nothing is copied or moved
+        check_group(item, ops[1].stream, w, position);
+        if (instr.opcode == Opcode::shift && instr.operand_count > 3 &&
+            ops[3].kind == OperandKind::stream) {
+          check_group(item, ops[3].stream, w, position);
+        }
+        emit_streams(item, effects, ops[0].stream, w, position, 0);
+        return;
+      }
       VectorGroup src;
       read_group(item, ops[1].stream, w, position, src);
       std::array<bool, kVectorBytes> mask{};
@@ -41,6 +50,11 @@ void Engine::Impl::execute_sxm(ExecItem& item, Effect* effects) {
     }
     case Opcode::rotate: {
       const int n = static_cast<int>(ops[2].value);
+      if (options_.timing_only) {
+        check_group(item, ops[1].stream, n, position);
+        emit_streams(item, effects, ops[0].stream, n * n, position, 0);
+        return;
+      }
       std::array<Vector, 4> in;
       for (int j = 0; j < n; ++j) {
         in[static_cast<std::size_t>(j)] =
@@ -55,6 +69,11 @@ void Engine::Impl::execute_sxm(ExecItem& item, Effect* effects) {
       return;
     }
     case Opcode::transpose: {
+      if (options_.timing_only) {
+        check_group(item, ops[1].stream, 16, position);
+        emit_streams(item, effects, ops[0].stream, 16, position, 0);
+        return;
+      }
       std::array<Vector, 16> in;
       for (int j = 0; j < 16; ++j) {
         in[static_cast<std::size_t>(j)] =

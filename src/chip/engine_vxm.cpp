@@ -33,36 +33,54 @@ void Engine::Impl::read_value(const ExecItem& item, const Operand& operand, int 
   }
 }
 
+void Engine::Impl::check_value(const ExecItem& item, const Operand& operand, int count) const {
+  if (operand.kind == OperandKind::stream) {
+    check_group(item, operand.stream, count,
+                queues_[static_cast<std::size_t>(item.queue)].position);
+  } else if (operand.kind == OperandKind::alu &&
+             !alus_[static_cast<std::size_t>(operand.value)].valid) {
+    fail(item.queue, item.instruction, item.exec,
+         fmt::format("ALU{} holds no result in cycle {}", operand.value, item.exec));
+  }
+}
+
 void Engine::Impl::execute_vxm(ExecItem& item, Effect* effects) {
   [[maybe_unused]] const auto [q, instr, ops, position] = op_at(item);
   const VxmOp op{instr.opcode, instr.dtype, instr.src_dtype, instr.saturate};
   const int operand_count = vxm_operand_count(instr.opcode);
+  const DType operand_type = instr.opcode == Opcode::cvt ? instr.src_dtype : instr.dtype;
+  if (options_.timing_only) {
+    // The fast path: the operands are checked, nothing is copied or computed, and the result's
+    // pool vectors carry no data (a timing-only stream file and ALU register keep presence only).
+    for (int i = 0; i < operand_count; ++i)
+      check_value(item, ops[1 + i], dtype_bytes(operand_type));
+    emit_vxm_result(item, effects, dtype_bytes(op.dtype));
+    return;
+  }
   std::array<VectorGroup, 3> values;
   std::array<const VectorGroup*, 3> pointers{};
   for (int i = 0; i < operand_count; ++i) {
-    const DType t = instr.opcode == Opcode::cvt ? instr.src_dtype : instr.dtype;
-    read_value(item, ops[1 + i], dtype_bytes(t), values[static_cast<std::size_t>(i)]);
+    read_value(item, ops[1 + i], dtype_bytes(operand_type), values[static_cast<std::size_t>(i)]);
     pointers[static_cast<std::size_t>(i)] = &values[static_cast<std::size_t>(i)];
   }
-  VectorGroup result;
-  if (options_.timing_only) {
-    // No arithmetic: the operands were read (and checked) above; the result's planes carry no
-    // data, only their count matters to the streams they go to.
-    result.count = dtype_bytes(op.dtype);
-  } else {
-    result = vxm_compute(op, std::span<const VectorGroup* const>(
-                                 pointers.data(), static_cast<std::size_t>(operand_count)));
-  }
+  const VectorGroup result =
+      vxm_compute(op, std::span<const VectorGroup* const>(pointers.data(),
+                                                          static_cast<std::size_t>(operand_count)));
   for (int i = 0; i < result.count; ++i) {
     vec(item, static_cast<std::uint32_t>(i)) = result.planes[static_cast<std::size_t>(i)];
   }
+  emit_vxm_result(item, effects, result.count);
+}
+
+void Engine::Impl::emit_vxm_result(ExecItem& item, Effect* effects, int count) {
+  [[maybe_unused]] const auto [q, instr, ops, position] = op_at(item);
   if (ops[0].kind == OperandKind::stream) {
-    emit_streams(item, effects, ops[0].stream, result.count, position, 0);
+    emit_streams(item, effects, ops[0].stream, count, position, 0);
   }
   Effect& e = add_effect(item, effects, Effect::Kind::alu);
   e.unit = q.id.index;
-  e.count = static_cast<std::uint8_t>(result.count);
-  for (int i = 0; i < result.count; ++i) {
+  e.count = static_cast<std::uint8_t>(count);
+  for (int i = 0; i < count; ++i) {
     e.vecs[static_cast<std::size_t>(i)] = vec_id(item, static_cast<std::uint32_t>(i));
   }
 }

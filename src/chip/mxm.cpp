@@ -1,10 +1,9 @@
 #include "chip/mxm.hpp"
 
-#include <Kokkos_Core.hpp>
-
 #include <atomic>
 #include <cstring>
 
+#include "chip/cycle_executor.hpp"
 #include "common/error.hpp"
 
 #if defined(__x86_64__)
@@ -193,6 +192,12 @@ bool host_has_avx2() {
 }
 
 #if TSPEMU_MXM_AVX2
+// A helper, not a lambda: a lambda would not inherit the kernel's target attribute, and a build
+// without -march (the dev, asan and tsan presets) then fails to inline the intrinsic.
+__attribute__((target("avx2"))) inline __m256i load_weights(const std::int16_t* q) {
+  return _mm256_load_si256(reinterpret_cast<const __m256i*>(q));
+}
+
 // 32 outputs per pass (4 accumulators share one broadcast of an activation pair).
 __attribute__((target("avx2"))) void matvec_int8_avx2_kernel(
     const std::int16_t* w, const std::array<std::int16_t, kMxmRows>& a, std::int32_t* out) {
@@ -211,13 +216,10 @@ __attribute__((target("avx2"))) void matvec_int8_avx2_kernel(
       std::memcpy(&pair, a.data() + 2 * kp, sizeof(pair));
       const __m256i x = _mm256_set1_epi32(pair);
       const std::int16_t* p = base + kp * 16;
-      const auto load = [](const std::int16_t* q) {
-        return _mm256_load_si256(reinterpret_cast<const __m256i*>(q));
-      };
-      acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(load(p), x));
-      acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(load(p + kBlockStride), x));
-      acc2 = _mm256_add_epi32(acc2, _mm256_madd_epi16(load(p + 2 * kBlockStride), x));
-      acc3 = _mm256_add_epi32(acc3, _mm256_madd_epi16(load(p + 3 * kBlockStride), x));
+      acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(load_weights(p), x));
+      acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(load_weights(p + kBlockStride), x));
+      acc2 = _mm256_add_epi32(acc2, _mm256_madd_epi16(load_weights(p + 2 * kBlockStride), x));
+      acc3 = _mm256_add_epi32(acc3, _mm256_madd_epi16(load_weights(p + 3 * kBlockStride), x));
     }
     std::int32_t* dst = out + g * 32;
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), acc0);
@@ -373,12 +375,9 @@ void InstalledWeights::matvec_f16(const InstalledWeights& high, const Vector& ac
     out[n] = all_negative_zero ? -0.0F : 0.0F;
   };
   if (parallel_columns) {
-    Kokkos::parallel_for(
-        "tspemu::chip::mxm_f16_columns",
-        Kokkos::RangePolicy<Kokkos::DefaultHostExecutionSpace, Kokkos::IndexType<int>>(
-            0, static_cast<int>(kMxmColumns)),
-        [&](int n) { column(static_cast<std::size_t>(n)); });
-    Kokkos::DefaultHostExecutionSpace().fence();
+    auto one = [&](int n) { column(static_cast<std::size_t>(n)); };
+    cycle_executor().parallel_for("tspemu::chip::mxm_f16_columns", static_cast<int>(kMxmColumns),
+                                  one);
   } else {
     for (std::size_t n = 0; n < kMxmColumns; ++n) column(n);
   }
