@@ -1,6 +1,8 @@
 // chip/cycle_executor: every index runs exactly once, concurrently on the threads executor, and a
 // body's exception reaches the caller after every other index ran; the engine's results do not
 // depend on the executor (the engine tests run again on four threads: chip_threads_test).
+#include "chip/cycle_executor.hpp"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -9,8 +11,6 @@
 #include <stdexcept>
 #include <thread>
 #include <vector>
-
-#include "chip/cycle_executor.hpp"
 
 namespace tspemu {
 namespace {
