@@ -67,50 +67,28 @@ Json alignment_to_json(const AlignmentResult& a) {
               {"max_arrival_latency_cycles", a.max_arrival_latency_cycles}};
 }
 
-}  // namespace
-
-RunSummary finish_run(const RunRequest& request, const RunSetup& setup,
-                      const DriverOutcome& outcome, std::vector<Json> tsps, RunStart start,
-                      double wall_seconds, const CheckInput* check_input) {
-  // --check first: an extraction error ends the run before any report is written.
-  std::optional<CheckResult> check;
-  if (request.check) {
-    TSPEMU_ASSERT(setup.compiled && check_input != nullptr, "--check without its inputs");
-    if (check_input->error) throw RuntimeError(*check_input->error);
-    check = check_outputs(*setup.compiled, check_input->outputs);
-  }
-
-  std::sort(tsps.begin(), tsps.end(),
-            [](const Json& a, const Json& b) { return a["tsp"].get<int>() < b["tsp"].get<int>(); });
-  std::vector<Digest128> digests;
-  digests.reserve(tsps.size());
-  for (const auto& t : tsps) digests.push_back(Digest128::from_hex(t["digest"].get<std::string>()));
-  const Digest128 digest = combine_tsp_digests(digests);
-  const Topology& topology = *setup.topology;
-  const Cycle cycles = outcome.final_cycle + 1;
-  const double clock_hz = topology.chip().clock_mhz * 1e6;
-  const double emulated_seconds = static_cast<double>(cycles) / clock_hz;
-
-  // Per-link and direction vector counts from the senders' tallies.
+// Sums over every TSP's entry.
+struct RunTotals {
   std::map<std::pair<std::int64_t, std::int64_t>, std::int64_t> link_sent;  // (link, sender) -> n
   std::int64_t vectors = 0;
   std::int64_t fec_corrected = 0;
   std::int64_t int8_macs = 0;
   std::int64_t fp16_macs = 0;
   std::int64_t instructions = 0;
-  for (const auto& t : tsps) {
-    instructions += t["instructions"].get<std::int64_t>();
-    for (const auto& lv : t["link_vectors_sent"]) {
-      link_sent[{lv[0].get<std::int64_t>(), t["tsp"].get<std::int64_t>()}] +=
-          lv[1].get<std::int64_t>();
-    }
-    vectors += t["vectors_sent"].get<std::int64_t>();
-    fec_corrected += t["fec_corrected"].get<std::int64_t>();
-    int8_macs += t["mxm_int8_macs"].get<std::int64_t>();
-    fp16_macs += t["mxm_fp16_macs"].get<std::int64_t>();
-  }
+};
+
+// The --report file (docs/report.md): the summary's values, per-link utilisation, the alignment,
+// the check, the bindings and every TSP's entry.
+void write_report(const RunRequest& request, const RunSetup& setup, const DriverOutcome& outcome,
+                  std::vector<Json> tsps, const RunSummary& summary, const RunTotals& totals) {
+  const Topology& topology = *setup.topology;
+  const RunStart& start = summary.start;
+  const Cycle cycles = summary.cycles;
+  const double wall_seconds = summary.wall_seconds;
+  const std::int64_t instructions = summary.instructions;
+  const std::optional<CheckResult>& check = summary.check;
   Json links = Json::array();
-  for (const auto& [key, n] : link_sent) {
+  for (const auto& [key, n] : totals.link_sent) {
     const Link& link = topology.link(LinkId{static_cast<std::int32_t>(key.first)});
     const Cycle ser = serialisation_cycles(link.params.bandwidth_gbps, topology.chip().clock_mhz,
                                            static_cast<int>(link.params.wire_bytes_per_vector));
@@ -141,7 +119,7 @@ RunSummary finish_run(const RunRequest& request, const RunSetup& setup,
       {"timing_only", request.timing_only},
       {"cycles", cycles},
       {"final_cycle", outcome.final_cycle},
-      {"emulated_seconds", emulated_seconds},
+      {"emulated_seconds", summary.emulated_seconds},
       {"wall_seconds", wall_seconds},
       // The emulation alone (the driver's run, the slowest rank's): wall_seconds less loading,
       // checking and reporting.
@@ -153,15 +131,16 @@ RunSummary finish_run(const RunRequest& request, const RunSetup& setup,
        outcome.run_seconds > 0 ? static_cast<double>(instructions) / outcome.run_seconds : 0.0},
       {"emulated_cycles_per_second",
        wall_seconds > 0 ? static_cast<double>(cycles) / wall_seconds : 0.0},
-      {"mxm_int8_macs", int8_macs},
-      {"mxm_fp16_macs", fp16_macs},
+      {"mxm_int8_macs", totals.int8_macs},
+      {"mxm_fp16_macs", totals.fp16_macs},
       {"emulated_macs_per_second",
-       wall_seconds > 0 ? static_cast<double>(int8_macs + fp16_macs) / wall_seconds : 0.0},
+       wall_seconds > 0 ? static_cast<double>(totals.int8_macs + totals.fp16_macs) / wall_seconds
+                        : 0.0},
       {"window_cycles", outcome.window_cycles},
       {"windows", outcome.windows},
       {"windows_skipped", outcome.windows_skipped},
       {"agreement_epochs", request.agreement_epochs},
-      {"vectors_sent", vectors},
+      {"vectors_sent", summary.vectors_sent},
       // Per-neighbour exchange messages over all ranks: sent, and elided because the send
       // schedule says they would be empty (net/exchange_plan.hpp).
       // rank_messages: the MPI messages that carried them between ranks (one per pair of ranks,
@@ -170,11 +149,10 @@ RunSummary finish_run(const RunRequest& request, const RunSetup& setup,
        {{"sent", outcome.transport.messages_sent},
         {"elided", outcome.transport.messages_elided},
         {"rank_messages", outcome.transport.rank_messages_sent}}},
-      {"fec_corrected", fec_corrected},
+      {"fec_corrected", totals.fec_corrected},
       {"links", links},
       {"alignment", alignment_to_json(setup.alignment)},
-      {"per_tsp", tsps},
-      {"digest", digest.hex()},
+      {"digest", summary.digest.hex()},
   };
   if (request.shuffle_seed) report["shuffle_seed"] = *request.shuffle_seed;
   if (setup.compiled) report["predicted_cycles"] = setup.compiled->predicted_cycles;
@@ -194,8 +172,49 @@ RunSummary finish_run(const RunRequest& request, const RunSetup& setup,
     report["bindings"] = start.bindings;
     report["binding_summary"] = sharing_summary(start.bindings);
   }
-  if (request.report) write_output_file(*request.report, report.dump(2) + "\n", "--report");
+  // per_tsp moved in last, not copied (576 TSPs: a copy cost as much as building it); keys are
+  // printed in sorted order whatever the insertion order.
+  report["per_tsp"] = std::move(tsps);
+  write_output_file(*request.report, report.dump(2) + "\n", "--report");
+}
 
+}  // namespace
+
+RunSummary finish_run(const RunRequest& request, const RunSetup& setup,
+                      const DriverOutcome& outcome, std::vector<Json> tsps, RunStart start,
+                      double wall_seconds, const CheckInput* check_input) {
+  // --check first: an extraction error ends the run before any report is written.
+  std::optional<CheckResult> check;
+  if (request.check) {
+    TSPEMU_ASSERT(setup.compiled && check_input != nullptr, "--check without its inputs");
+    if (check_input->error) throw RuntimeError(*check_input->error);
+    check = check_outputs(*setup.compiled, check_input->outputs);
+  }
+
+  std::sort(tsps.begin(), tsps.end(),
+            [](const Json& a, const Json& b) { return a["tsp"].get<int>() < b["tsp"].get<int>(); });
+  std::vector<Digest128> digests;
+  digests.reserve(tsps.size());
+  for (const auto& t : tsps) digests.push_back(Digest128::from_hex(t["digest"].get<std::string>()));
+  const Digest128 digest = combine_tsp_digests(digests);
+  const Topology& topology = *setup.topology;
+  const Cycle cycles = outcome.final_cycle + 1;
+  const double clock_hz = topology.chip().clock_mhz * 1e6;
+  const double emulated_seconds = static_cast<double>(cycles) / clock_hz;
+
+  // Per-link and direction vector counts from the senders' tallies.
+  RunTotals totals;
+  for (const auto& t : tsps) {
+    totals.instructions += t["instructions"].get<std::int64_t>();
+    for (const auto& lv : t["link_vectors_sent"]) {
+      totals.link_sent[{lv[0].get<std::int64_t>(), t["tsp"].get<std::int64_t>()}] +=
+          lv[1].get<std::int64_t>();
+    }
+    totals.vectors += t["vectors_sent"].get<std::int64_t>();
+    totals.fec_corrected += t["fec_corrected"].get<std::int64_t>();
+    totals.int8_macs += t["mxm_int8_macs"].get<std::int64_t>();
+    totals.fp16_macs += t["mxm_fp16_macs"].get<std::int64_t>();
+  }
   RunSummary summary;
   summary.start = std::move(start);
   summary.cycles = cycles;
@@ -206,12 +225,13 @@ RunSummary finish_run(const RunRequest& request, const RunSetup& setup,
   summary.windows = outcome.windows;
   summary.window_cycles = outcome.window_cycles;
   summary.windows_skipped = outcome.windows_skipped;
-  summary.vectors_sent = vectors;
-  summary.instructions = instructions;
+  summary.vectors_sent = totals.vectors;
+  summary.instructions = totals.instructions;
   summary.wall_seconds = wall_seconds;
   summary.run_seconds = outcome.run_seconds;
   summary.check = std::move(check);
   summary.digest = digest;
+  if (request.report) write_report(request, setup, outcome, std::move(tsps), summary, totals);
   return summary;
 }
 
