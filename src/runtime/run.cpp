@@ -32,7 +32,6 @@
 namespace tspemu {
 namespace {
 
-using Json = nlohmann::json;
 using detail::CheckInput;
 using detail::RunSetup;
 
@@ -44,11 +43,13 @@ bool launched_by_mpi() {
   return false;
 }
 
-// Rank 0 gets every rank's per-TSP JSON (as text), others get nothing.
-std::vector<Json> gather_outcomes(WatchedComm& comm, const std::vector<Json>& mine) {
-  std::vector<Json> out;
-  for (const std::string& part : comm.gather(Json(mine).dump(), "the gather of the TSP results")) {
-    for (const auto& t : Json::parse(part)) out.push_back(t);
+// Rank 0 gets every rank's TSP records, others get nothing.
+std::vector<detail::TspRecord> gather_records(WatchedComm& comm,
+                                              const std::vector<detail::TspRecord>& mine) {
+  std::vector<detail::TspRecord> out;
+  for (const std::string& part :
+       comm.gather(detail::encode_tsp_records(mine), "the gather of the TSP results")) {
+    detail::decode_tsp_records(part, out);
   }
   return out;
 }
@@ -151,8 +152,8 @@ RunCompletion run_local(const RunRequest& request, RunObserver& observer) {
                                                                       request.stats_interval)}),
                       "--stats");
   }
-  std::vector<Json> tsps;
-  for (const auto& t : outcome.local) tsps.push_back(detail::outcome_to_json(t));
+  std::vector<detail::TspRecord> tsps;
+  for (const auto& t : outcome.local) tsps.push_back(detail::tsp_record(t));
   CheckInput check;
   if (request.check) check.outputs = detail::extract_local_outputs(setup, outcome);
   RunCompletion result;
@@ -192,7 +193,7 @@ RunCompletion run_mpi(const RunRequest& request, WatchedComm& comm, RunObserver&
   }
 
   DriverOutcome outcome;
-  std::vector<Json> tsps;
+  std::vector<detail::TspRecord> tsps;
   CheckInput check;
   RunStart what;
   std::unique_ptr<MpiTransport> transport;
@@ -249,9 +250,9 @@ RunCompletion run_mpi(const RunRequest& request, WatchedComm& comm, RunObserver&
         write_output_file(*request.stats, write_interval_stats_csv(parts), "--stats");
       }
     }
-    std::vector<Json> mine;
-    for (const auto& t : outcome.local) mine.push_back(detail::outcome_to_json(t));
-    tsps = gather_outcomes(comm, mine);
+    std::vector<detail::TspRecord> mine;
+    for (const auto& t : outcome.local) mine.push_back(detail::tsp_record(t));
+    tsps = gather_records(comm, mine);
     if (request.check || detail::has_graph_dumps(request, setup)) {
       // Never throws between here and the gather: every rank reaches it.
       CheckInput part;

@@ -61,13 +61,59 @@ void write_dumps(const RunRequest& request, const RunSetup& setup, const DriverO
 void write_graph_dumps(const RunRequest& request, const RunSetup& setup,
                        std::span<const EmulatedOutput> shards);
 
-// One TSP's entry of the report's per_tsp array.
-[[nodiscard]] nlohmann::json outcome_to_json(const TspOutcome& t);
+// What rank 0 needs of one TSP's run: its digest and counters (the report's per_tsp entry, typed).
+// Gathered to rank 0 as binary records (encode_tsp_records / decode_tsp_records).
+struct TspRecord {
+  struct UnitBusy {
+    std::string unit;
+    std::int64_t instructions = 0;
+    std::int64_t busy_cycles = 0;
+    template <class Archive>
+    void serialize(Archive& archive) {
+      archive(unit, instructions, busy_cycles);
+    }
+  };
+  struct OutputDigest {
+    std::string name;
+    std::uint64_t bytes = 0;
+    Digest128 digest;
+    template <class Archive>
+    void serialize(Archive& archive) {
+      archive(name, bytes, digest);
+    }
+  };
+  std::int32_t tsp = 0;
+  Digest128 digest;
+  Cycle final_cycle = 0;
+  Cycle cycles = 0;
+  std::int64_t instructions = 0;
+  std::int64_t mxm_int8_macs = 0;
+  std::int64_t mxm_fp16_macs = 0;
+  std::int64_t sram_touched_pages = 0;
+  std::int64_t vectors_sent = 0;
+  std::int64_t vectors_received = 0;
+  std::int64_t fec_corrected = 0;
+  std::vector<UnitBusy> units;
+  std::vector<std::pair<std::int32_t, std::int64_t>> link_vectors_sent;  // (link, vectors)
+  std::vector<OutputDigest> outputs;
+
+  template <class Archive>
+  void serialize(Archive& archive) {
+    archive(tsp, digest, final_cycle, cycles, instructions, mxm_int8_macs, mxm_fp16_macs,
+            sram_touched_pages, vectors_sent, vectors_received, fec_corrected, units,
+            link_vectors_sent, outputs);
+  }
+};
+
+[[nodiscard]] TspRecord tsp_record(const TspOutcome& t);
+[[nodiscard]] std::string encode_tsp_records(const std::vector<TspRecord>& records);
+// Appends the records of one encoded part (a rank's) to `out`.
+void decode_tsp_records(const std::string& part, std::vector<TspRecord>& out);
 
 // Rank 0 (or --local): checks the outputs (--check), writes the report (--report) and returns the
-// summary. `tsps`: every TSP's outcome_to_json, in any order. Throws tspemu::Error.
+// summary. `tsps`: every TSP's record, in any order. Throws tspemu::Error.
 [[nodiscard]] RunSummary finish_run(const RunRequest& request, const RunSetup& setup,
-                                    const DriverOutcome& outcome, std::vector<nlohmann::json> tsps,
+                                    const DriverOutcome& outcome, std::vector<TspRecord> tsps,
                                     RunStart start, double wall_seconds,
                                     const CheckInput* check_input);
 

@@ -1,5 +1,8 @@
 // `tspemu run`'s report (docs/report.md) and the RunSummary the cli prints: every TSP's counters
 // gathered to rank 0, totals, per-link utilisation, the alignment and the --check result.
+#include <cereal/types/string.hpp>
+#include <cereal/types/utility.hpp>
+#include <cereal/types/vector.hpp>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -8,6 +11,7 @@
 
 #include "common/error.hpp"
 #include "common/output_file.hpp"
+#include "isa/bundle_archive.hpp"
 #include "net/link_model.hpp"
 #include "runtime/run_parts.hpp"
 
@@ -15,44 +19,81 @@ namespace tspemu::detail {
 
 using Json = nlohmann::json;
 
-Json outcome_to_json(const TspOutcome& t) {
-  Json units = Json::array();
-  for (const auto& u : t.result.units) {
-    units.push_back({{"unit", u.name},
-                     {"instructions", u.instructions},
-                     {"busy_cycles", u.busy_cycles},
-                     {"utilisation", t.result.cycles > 0 ? static_cast<double>(u.busy_cycles) /
-                                                               static_cast<double>(t.result.cycles)
-                                                         : 0.0}});
-  }
-  Json links = Json::array();
+TspRecord tsp_record(const TspOutcome& t) {
+  TspRecord r;
+  r.tsp = t.tsp.value;
+  r.digest = t.digest;
+  r.final_cycle = t.result.final_cycle;
+  r.cycles = t.result.cycles;
+  r.instructions = std::accumulate(t.result.instructions_by_opcode.begin(),
+                                   t.result.instructions_by_opcode.end(), std::int64_t{0});
+  r.mxm_int8_macs = t.result.mxm_int8_macs;
+  r.mxm_fp16_macs = t.result.mxm_fp16_macs;
+  r.sram_touched_pages = t.result.sram_touched_pages;
+  r.vectors_sent = t.vectors_sent;
+  r.vectors_received = t.vectors_received;
+  r.fec_corrected = t.fec_corrected;
+  for (const auto& u : t.result.units) r.units.push_back({u.name, u.instructions, u.busy_cycles});
   for (const auto& [link, vectors] : t.link_vectors) {
-    links.push_back({link.value, vectors});
+    r.link_vectors_sent.emplace_back(link.value, vectors);
   }
-  Json outputs = Json::array();
   for (const auto& o : t.result.outputs) {
-    outputs.push_back(
-        {{"name", o.name}, {"bytes", o.bytes.size()}, {"digest", digest_of(o.bytes).hex()}});
+    r.outputs.push_back({o.name, o.bytes.size(), digest_of(o.bytes)});
   }
-  return Json{
-      {"tsp", t.tsp.value},
-      {"digest", t.digest.hex()},
-      {"final_cycle", t.result.final_cycle},
-      {"cycles", t.result.cycles},
-      {"instructions", std::accumulate(t.result.instructions_by_opcode.begin(),
-                                       t.result.instructions_by_opcode.end(), std::int64_t{0})},
-      {"mxm_int8_macs", t.result.mxm_int8_macs},
-      {"mxm_fp16_macs", t.result.mxm_fp16_macs},
-      {"sram_touched_pages", t.result.sram_touched_pages},
-      {"vectors_sent", t.vectors_sent},
-      {"vectors_received", t.vectors_received},
-      {"fec_corrected", t.fec_corrected},
-      {"units", units},
-      {"link_vectors_sent", links},
-      {"outputs", outputs}};
+  return r;
+}
+
+// The job's own data (the archive's bounds are a safeguard, not a trust boundary).
+std::string encode_tsp_records(const std::vector<TspRecord>& records) {
+  std::vector<std::uint8_t> bytes;
+  detail::BundleOutputArchive archive(bytes);
+  archive(records);
+  return std::string(bytes.begin(), bytes.end());
+}
+
+void decode_tsp_records(const std::string& part, std::vector<TspRecord>& out) {
+  const std::span<const std::uint8_t> bytes(reinterpret_cast<const std::uint8_t*>(part.data()),
+                                            part.size());
+  detail::BoundedInputArchive archive(bytes);
+  std::vector<TspRecord> records;
+  archive(records);
+  for (auto& r : records) out.push_back(std::move(r));
 }
 
 namespace {
+
+// One TSP's entry of the report's per_tsp array.
+Json record_to_json(const TspRecord& t) {
+  Json units = Json::array();
+  for (const auto& u : t.units) {
+    units.push_back({{"unit", u.unit},
+                     {"instructions", u.instructions},
+                     {"busy_cycles", u.busy_cycles},
+                     {"utilisation", t.cycles > 0 ? static_cast<double>(u.busy_cycles) /
+                                                        static_cast<double>(t.cycles)
+                                                  : 0.0}});
+  }
+  Json links = Json::array();
+  for (const auto& [link, vectors] : t.link_vectors_sent) links.push_back({link, vectors});
+  Json outputs = Json::array();
+  for (const auto& o : t.outputs) {
+    outputs.push_back({{"name", o.name}, {"bytes", o.bytes}, {"digest", o.digest.hex()}});
+  }
+  return Json{{"tsp", t.tsp},
+              {"digest", t.digest.hex()},
+              {"final_cycle", t.final_cycle},
+              {"cycles", t.cycles},
+              {"instructions", t.instructions},
+              {"mxm_int8_macs", t.mxm_int8_macs},
+              {"mxm_fp16_macs", t.mxm_fp16_macs},
+              {"sram_touched_pages", t.sram_touched_pages},
+              {"vectors_sent", t.vectors_sent},
+              {"vectors_received", t.vectors_received},
+              {"fec_corrected", t.fec_corrected},
+              {"units", units},
+              {"link_vectors_sent", links},
+              {"outputs", outputs}};
+}
 
 // The report's "alignment" object (cycles are global, counted from reset; program cycle 0 is
 // start_cycle).
@@ -80,7 +121,8 @@ struct RunTotals {
 // The --report file (docs/report.md): the summary's values, per-link utilisation, the alignment,
 // the check, the bindings and every TSP's entry.
 void write_report(const RunRequest& request, const RunSetup& setup, const DriverOutcome& outcome,
-                  std::vector<Json> tsps, const RunSummary& summary, const RunTotals& totals) {
+                  const std::vector<TspRecord>& tsps, const RunSummary& summary,
+                  const RunTotals& totals) {
   const Topology& topology = *setup.topology;
   const RunStart& start = summary.start;
   const Cycle cycles = summary.cycles;
@@ -172,16 +214,17 @@ void write_report(const RunRequest& request, const RunSetup& setup, const Driver
     report["bindings"] = start.bindings;
     report["binding_summary"] = sharing_summary(start.bindings);
   }
-  // per_tsp moved in last, not copied (576 TSPs: a copy cost as much as building it); keys are
-  // printed in sorted order whatever the insertion order.
-  report["per_tsp"] = std::move(tsps);
+  // per_tsp added last (keys are printed in sorted order whatever the insertion order).
+  Json per_tsp = Json::array();
+  for (const TspRecord& t : tsps) per_tsp.push_back(record_to_json(t));
+  report["per_tsp"] = std::move(per_tsp);
   write_output_file(*request.report, report.dump(2) + "\n", "--report");
 }
 
 }  // namespace
 
 RunSummary finish_run(const RunRequest& request, const RunSetup& setup,
-                      const DriverOutcome& outcome, std::vector<Json> tsps, RunStart start,
+                      const DriverOutcome& outcome, std::vector<TspRecord> tsps, RunStart start,
                       double wall_seconds, const CheckInput* check_input) {
   // --check first: an extraction error ends the run before any report is written.
   std::optional<CheckResult> check;
@@ -192,10 +235,10 @@ RunSummary finish_run(const RunRequest& request, const RunSetup& setup,
   }
 
   std::sort(tsps.begin(), tsps.end(),
-            [](const Json& a, const Json& b) { return a["tsp"].get<int>() < b["tsp"].get<int>(); });
+            [](const TspRecord& a, const TspRecord& b) { return a.tsp < b.tsp; });
   std::vector<Digest128> digests;
   digests.reserve(tsps.size());
-  for (const auto& t : tsps) digests.push_back(Digest128::from_hex(t["digest"].get<std::string>()));
+  for (const auto& t : tsps) digests.push_back(t.digest);
   const Digest128 digest = combine_tsp_digests(digests);
   const Topology& topology = *setup.topology;
   const Cycle cycles = outcome.final_cycle + 1;
@@ -204,16 +247,13 @@ RunSummary finish_run(const RunRequest& request, const RunSetup& setup,
 
   // Per-link and direction vector counts from the senders' tallies.
   RunTotals totals;
-  for (const auto& t : tsps) {
-    totals.instructions += t["instructions"].get<std::int64_t>();
-    for (const auto& lv : t["link_vectors_sent"]) {
-      totals.link_sent[{lv[0].get<std::int64_t>(), t["tsp"].get<std::int64_t>()}] +=
-          lv[1].get<std::int64_t>();
-    }
-    totals.vectors += t["vectors_sent"].get<std::int64_t>();
-    totals.fec_corrected += t["fec_corrected"].get<std::int64_t>();
-    totals.int8_macs += t["mxm_int8_macs"].get<std::int64_t>();
-    totals.fp16_macs += t["mxm_fp16_macs"].get<std::int64_t>();
+  for (const TspRecord& t : tsps) {
+    totals.instructions += t.instructions;
+    for (const auto& [link, n] : t.link_vectors_sent) totals.link_sent[{link, t.tsp}] += n;
+    totals.vectors += t.vectors_sent;
+    totals.fec_corrected += t.fec_corrected;
+    totals.int8_macs += t.mxm_int8_macs;
+    totals.fp16_macs += t.mxm_fp16_macs;
   }
   RunSummary summary;
   summary.start = std::move(start);
@@ -231,7 +271,7 @@ RunSummary finish_run(const RunRequest& request, const RunSetup& setup,
   summary.run_seconds = outcome.run_seconds;
   summary.check = std::move(check);
   summary.digest = digest;
-  if (request.report) write_report(request, setup, outcome, std::move(tsps), summary, totals);
+  if (request.report) write_report(request, setup, outcome, tsps, summary, totals);
   return summary;
 }
 
