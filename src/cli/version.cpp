@@ -4,7 +4,9 @@
 #include <fmt/format.h>
 #include <mpi.h>
 
+#include <cstdlib>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace tspemu::cli {
@@ -44,6 +46,16 @@ std::string mpi_library() {
   return s;
 }
 
+// Whether this process runs with glibc's transparent-huge-page malloc (cli/main.cpp).
+std::string malloc_pages() {
+  const char* tunables = std::getenv("GLIBC_TUNABLES");
+  if (tunables != nullptr &&
+      std::string_view(tunables).find("glibc.malloc.hugetlb=1") != std::string_view::npos) {
+    return "transparent huge pages (glibc.malloc.hugetlb=1; TSPEMU_HUGE_PAGES=0 turns it off)";
+  }
+  return "4 KiB pages";
+}
+
 }  // namespace
 
 std::string version_text() {
@@ -55,9 +67,10 @@ std::string version_text() {
       "git: {}\n"
       "compiler: {}\n"
       "mpi: {} (MPI {}.{})\n"
-      "kokkos: {}.{}.{} (backends: {})\n",
+      "kokkos: {}.{}.{} (backends: {})\n"
+      "malloc: {}\n",
       kVersion, kGitDescribe, TSPEMU_COMPILER_ID, mpi_library(), MPI_VERSION, MPI_SUBVERSION,
-      kokkos_major, kokkos_minor, kokkos_patch, kokkos_backends());
+      kokkos_major, kokkos_minor, kokkos_patch, kokkos_backends(), malloc_pages());
 }
 
 }  // namespace tspemu::cli
