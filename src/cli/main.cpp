@@ -3,6 +3,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <string>
 
 #include "cli/command.hpp"
@@ -16,11 +17,23 @@ namespace {
 // glibc.malloc.hugetlb=1 is set, but reads tunables only at start-up, so the process re-executes
 // itself once with it added to GLIBC_TUNABLES (same PID, arguments and descriptors, before MPI or
 // anything else starts; a failed exec just continues). Memory placement never reaches a result.
-// TSPEMU_HUGE_PAGES=0 turns it off.
+// TSPEMU_HUGE_PAGES=0 turns it off. Not under valgrind (its client would re-execute natively) or a
+// debugger or strace (a traced process keeps its image).
+bool under_a_tool() {
+  const char* preload = std::getenv("LD_PRELOAD");
+  if (preload != nullptr && std::strstr(preload, "vgpreload") != nullptr) return true;
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("TracerPid:", 0) == 0) return std::atoi(line.c_str() + 10) != 0;
+  }
+  return false;
+}
+
 void prefer_huge_pages(char** argv) {
   constexpr const char* kTunable = "glibc.malloc.hugetlb=1";
   const char* off = std::getenv("TSPEMU_HUGE_PAGES");
   if (off != nullptr && std::strcmp(off, "0") == 0) return;
+  if (under_a_tool()) return;
   const char* tunables = std::getenv("GLIBC_TUNABLES");
   const std::string current = tunables != nullptr ? tunables : "";
   if (current.find("glibc.malloc.hugetlb") != std::string::npos) return;  // set (by us or a user)
