@@ -3,6 +3,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <string>
 
@@ -15,10 +16,10 @@ namespace {
 // machine each 4 KiB first-touch fault costs microseconds: page faults were a third of a
 // timing-only decoder_layer run. glibc (2.35+) backs malloc with THP when the tunable
 // glibc.malloc.hugetlb=1 is set, but reads tunables only at start-up, so the process re-executes
-// itself once with it added to GLIBC_TUNABLES (same PID, arguments and descriptors, before MPI or
-// anything else starts; a failed exec just continues). Memory placement never reaches a result.
-// TSPEMU_HUGE_PAGES=0 turns it off. Not under valgrind (its client would re-execute natively) or a
-// debugger or strace (a traced process keeps its image).
+// itself once with it added to GLIBC_TUNABLES (same PID, name, arguments and descriptors, before
+// MPI or anything else starts; a failed exec just continues). Memory placement never reaches a
+// result. TSPEMU_HUGE_PAGES=0 turns it off. Not under valgrind (its client would re-execute
+// natively) or a debugger or strace (a traced process keeps its image).
 bool under_a_tool() {
   const char* preload = std::getenv("LD_PRELOAD");
   if (preload != nullptr && std::strstr(preload, "vgpreload") != nullptr) return true;
@@ -39,7 +40,11 @@ void prefer_huge_pages(char** argv) {
   if (current.find("glibc.malloc.hugetlb") != std::string::npos) return;  // set (by us or a user)
   const std::string wanted = current.empty() ? kTunable : current + ":" + kTunable;
   if (::setenv("GLIBC_TUNABLES", wanted.c_str(), 1) != 0) return;
-  ::execv("/proc/self/exe", argv);
+  // The resolved path, not /proc/self/exe itself: the kernel names a process after the file it
+  // executes, and `ps`, `top` and `pkill tspemu` must still see "tspemu".
+  std::error_code error;
+  const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", error);
+  if (!error) ::execv(self.c_str(), argv);
   ::setenv("GLIBC_TUNABLES", current.c_str(), 1);  // exec failed: carry on as we are
   if (tunables == nullptr) ::unsetenv("GLIBC_TUNABLES");
 }
