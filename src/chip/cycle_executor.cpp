@@ -19,7 +19,7 @@ namespace {
 class KokkosExecutor final : public CycleExecutor {
  public:
   void parallel_for(const char* label, int n, IndexBody body) override {
-    if (!Kokkos::is_initialized()) ensure_kokkos_initialized();  // no lock on the hot path
+    ensure_kokkos_initialized();
     Kokkos::parallel_for(
         label, Kokkos::RangePolicy<Kokkos::DefaultHostExecutionSpace, Kokkos::IndexType<int>>(0, n),
         [body](int i) { body(i); });

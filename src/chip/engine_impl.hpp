@@ -237,6 +237,8 @@ class Engine::Impl {
   // ALU register), without copying anything.
   void check_group(const ExecItem& item, const StreamRef& ref, int count, int position) const;
   void check_value(const ExecItem& item, const Operand& operand, int count) const;
+  // The ALU's register, or the "holds no result" ScheduleError.
+  [[nodiscard]] const AluRegister& alu_result(const ExecItem& item, std::int64_t alu) const;
   // Timing-only: the weights an IW installs (none: only that an install happened matters).
   [[nodiscard]] std::shared_ptr<const InstalledWeights> timing_only_weights();
   [[nodiscard]] Vector& vec(const ExecItem& item, std::uint32_t i) {

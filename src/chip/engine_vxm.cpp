@@ -7,6 +7,16 @@
 
 namespace tspemu {
 
+const Engine::Impl::AluRegister& Engine::Impl::alu_result(const ExecItem& item,
+                                                          std::int64_t alu) const {
+  const AluRegister& reg = alus_[static_cast<std::size_t>(alu)];
+  if (!reg.valid) {
+    fail(item.queue, item.instruction, item.exec,
+         fmt::format("ALU{} holds no result in cycle {}", alu, item.exec));
+  }
+  return reg;
+}
+
 void Engine::Impl::read_value(const ExecItem& item, const Operand& operand, int count,
                               VectorGroup& out) const {
   switch (operand.kind) {
@@ -15,12 +25,7 @@ void Engine::Impl::read_value(const ExecItem& item, const Operand& operand, int 
                  queues_[static_cast<std::size_t>(item.queue)].position, out);
       return;
     case OperandKind::alu: {
-      const AluRegister& reg = alus_[static_cast<std::size_t>(operand.value)];
-      if (!reg.valid) {
-        fail(item.queue, item.instruction, item.exec,
-             fmt::format("ALU{} holds no result in cycle {}", operand.value, item.exec));
-      }
-      out = reg.value;
+      out = alu_result(item, operand.value).value;
       for (int i = out.count; i < count; ++i) out.planes[static_cast<std::size_t>(i)] = Vector{};
       out.count = count;
       return;
@@ -37,10 +42,8 @@ void Engine::Impl::check_value(const ExecItem& item, const Operand& operand, int
   if (operand.kind == OperandKind::stream) {
     check_group(item, operand.stream, count,
                 queues_[static_cast<std::size_t>(item.queue)].position);
-  } else if (operand.kind == OperandKind::alu &&
-             !alus_[static_cast<std::size_t>(operand.value)].valid) {
-    fail(item.queue, item.instruction, item.exec,
-         fmt::format("ALU{} holds no result in cycle {}", operand.value, item.exec));
+  } else if (operand.kind == OperandKind::alu) {
+    (void)alu_result(item, operand.value);
   }
 }
 

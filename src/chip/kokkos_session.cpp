@@ -18,6 +18,8 @@ KokkosSession::~KokkosSession() {
 }
 
 void ensure_kokkos_initialized() {
+  // Called on hot paths (every run_until, every parallel launch): no lock once Kokkos is up.
+  if (Kokkos::is_initialized()) return;
   static std::mutex mutex;
   const std::lock_guard<std::mutex> lock(mutex);
   if (Kokkos::is_initialized()) return;

@@ -5,7 +5,6 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
-#include <new>
 #include <string>
 #include <vector>
 
@@ -14,7 +13,6 @@
 #include "common/error.hpp"
 #include "common/input_file.hpp"
 #include "common/log.hpp"
-#include "common/memory_budget.hpp"
 
 namespace tspemu::cli {
 namespace {
@@ -97,15 +95,10 @@ int run_cli(int argc, char** argv) {
       return kExitInputError;
     }
     return finish_stdout((*action)());
-  } catch (const Error& e) {
-    print_error_line(e.what());
-    return finish_stdout(e.exit_code());
-  } catch (const std::bad_alloc&) {
-    print_error_line(out_of_memory_message());
-    return finish_stdout(kExitRuntimeError);
   } catch (const std::exception& e) {
-    print_error_line(fmt::format("internal error: {} (this is a tspemu bug)", e.what()));
-    return kExitRuntimeError;
+    const ErrorReport report = report_exception(e);
+    print_error_line(report.message);
+    return finish_stdout(report.exit_code);
   }
 }
 

@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <new>
+
+#include "common/memory_budget.hpp"
 
 namespace tspemu {
 
@@ -51,6 +54,15 @@ void assertion_failed(const char* condition, const char* file, int line, std::st
                   condition, file, line, message));
 }
 }  // namespace detail
+
+ErrorReport report_exception(const std::exception& error) {
+  if (const auto* e = dynamic_cast<const Error*>(&error)) return {e->exit_code(), e->what()};
+  if (dynamic_cast<const std::bad_alloc*>(&error) != nullptr) {
+    return {kExitRuntimeError, out_of_memory_message()};
+  }
+  return {kExitRuntimeError,
+          fmt::format("internal error: {} (this is a tspemu bug)", error.what())};
+}
 
 void write_error_line(std::string_view text, int rank) noexcept {
   if (rank >= 0) {

@@ -94,6 +94,15 @@ class RuntimeError : public Error {
 // Every command, transport and watchdog ends a job through it.
 void write_error_line(std::string_view text, int rank = -1) noexcept;
 
+// What a command reports for an exception that ends it: a tspemu::Error's message and exit code;
+// std::bad_alloc as out of memory (common/memory_budget.hpp); anything else as an internal error
+// ("... (this is a tspemu bug)"), exit code 1. The one mapping the cli, the run and abort_job use.
+struct ErrorReport {
+  int exit_code = 0;
+  std::string message;
+};
+[[nodiscard]] ErrorReport report_exception(const std::exception& error);
+
 namespace detail {
 [[noreturn]] void assertion_failed(const char* condition, const char* file, int line,
                                    std::string_view message);

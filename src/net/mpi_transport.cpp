@@ -109,9 +109,8 @@ void abort_job(const Error& error, MPI_Comm comm) {
 }
 
 void abort_job(const std::exception& error, MPI_Comm comm) {
-  if (const auto* e = dynamic_cast<const Error*>(&error)) abort_job(*e, comm);
-  report_and_abort(fmt::format("internal error: {} (this is a tspemu bug)", error.what()),
-                   kExitRuntimeError, comm);
+  const ErrorReport report = report_exception(error);
+  report_and_abort(report.message, report.exit_code, comm);
 }
 
 namespace {

@@ -114,7 +114,7 @@ class MpiTransport final : public Transport {
 // stderr, then MPI_Abort(comm, error.exit_code()), so mpirun exits with that code. Without MPI
 // (not initialised or already finalised) it prints "tspemu: error: <what>" and exits.
 [[noreturn]] void abort_job(const Error& error, MPI_Comm comm = MPI_COMM_WORLD);
-// The same for any other exception: reported as an internal error (exit code 1).
+// The same for any exception, reported as report_exception (common/error.hpp) words it.
 [[noreturn]] void abort_job(const std::exception& error, MPI_Comm comm = MPI_COMM_WORLD);
 
 }  // namespace tspemu

@@ -10,12 +10,10 @@
 #include <climits>
 #include <cstdlib>
 #include <memory>
-#include <new>
 #include <string_view>
 
 #include "chip/kokkos_session.hpp"
 #include "common/error.hpp"
-#include "common/memory_budget.hpp"
 #include "common/output_file.hpp"
 #include "net/local_transport.hpp"
 #include "net/mpi_transport.hpp"
@@ -98,19 +96,6 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-// The message and exit code of an error caught where it must not propagate.
-std::pair<int, std::string> describe_error(const std::exception_ptr& error) {
-  try {
-    std::rethrow_exception(error);
-  } catch (const Error& e) {
-    return {e.exit_code(), e.what()};
-  } catch (const std::bad_alloc&) {
-    return {kExitRuntimeError, out_of_memory_message()};
-  } catch (const std::exception& e) {
-    return {kExitRuntimeError, fmt::format("internal error: {} (this is a tspemu bug)", e.what())};
-  }
-}
-
 }  // namespace
 
 RunMode choose_run_mode(const RunRequest& request) {
@@ -178,8 +163,10 @@ RunCompletion run_mpi(const RunRequest& request, WatchedComm& comm, RunObserver&
     if (auto hint = launcher_mismatch_hint(size)) throw InputError(*hint);
     setup = detail::load_run_setup(request);
     partition = partition_tsps(*setup.topology, size, request.tsps_per_rank);
-  } catch (...) {
-    std::tie(code, message) = describe_error(std::current_exception());
+  } catch (const std::exception& e) {
+    const ErrorReport report = report_exception(e);
+    code = report.exit_code;
+    message = report.message;
   }
   reach_fault_point(fault, FaultPhase::setup);
   const std::int64_t first_failing = comm.allreduce_min(
@@ -277,14 +264,8 @@ RunCompletion run_mpi(const RunRequest& request, WatchedComm& comm, RunObserver&
     // Every rank raised it in the same agreement: rank 0 speaks, every rank finalises.
     if (rank == 0) result.error = e.what();
     result.exit_code = e.exit_code();
-  } catch (const Error& e) {
-    abort_job(e, MPI_COMM_WORLD);
-  } catch (const std::bad_alloc&) {
-    abort_job(RuntimeError(out_of_memory_message()), MPI_COMM_WORLD);
   } catch (const std::exception& e) {
-    abort_job(Error(ErrorKind::internal,
-                    fmt::format("internal error: {} (this is a tspemu bug)", e.what())),
-              MPI_COMM_WORLD);
+    abort_job(e, MPI_COMM_WORLD);
   }
   if (rank == 0 && result.exit_code == kExitOk) {
     // The reference evaluation of --check and the report can take a while: rank 0 keeps answering
@@ -296,10 +277,10 @@ RunCompletion run_mpi(const RunRequest& request, WatchedComm& comm, RunObserver&
                                             std::move(what), wall, &check);
         return result.summary->check && !result.summary->check->passed ? kExitRuntimeError
                                                                        : kExitOk;
-      } catch (...) {
-        const auto [error_code, error_message] = describe_error(std::current_exception());
-        result.error = error_message;
-        return error_code;
+      } catch (const std::exception& e) {
+        ErrorReport report = report_exception(e);
+        result.error = std::move(report.message);
+        return report.exit_code;
       }
     });
   }
