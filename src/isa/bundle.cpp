@@ -18,6 +18,7 @@
 #include "common/memory_budget.hpp"
 #include "common/output_file.hpp"
 #include "isa/bundle_archive.hpp"
+#include "isa/program_codec.hpp"
 #include "isa/validate.hpp"
 
 namespace tspemu {
@@ -75,18 +76,33 @@ const BundleAttachment* Bundle::find_attachment(std::string_view name) const {
 }
 
 std::vector<std::uint8_t> encode_bundle(const Bundle& bundle) {
+  return detail::encode_bundle_version(bundle, kBundleFormatVersion);
+}
+
+std::vector<std::uint8_t> detail::encode_bundle_version(const Bundle& bundle,
+                                                        std::uint32_t version) {
+  TSPEMU_ASSERT(version >= kOldestBundleFormatVersion && version <= kBundleFormatVersion,
+                "encode_bundle_version: no such format version");
+  TSPEMU_ASSERT(version >= 2 || bundle.attachments.empty(),
+                "encode_bundle_version: version 1 has no attachments");
   std::vector<std::uint8_t> payload;
   {
     const auto problem = attachment_names_problem(bundle.attachments);
     TSPEMU_ASSERT(!problem, "encode_bundle: " + problem.value_or(""));
     detail::BundleOutputArchive archive(payload);
-    archive(bundle.topology_name, bundle.topology_digest, bundle.program, bundle.send_schedule,
-            bundle.attachments);
+    archive(bundle.topology_name, bundle.topology_digest);
+    if (version >= 3) {
+      detail::save_program_compact(archive, bundle.program);
+    } else {
+      archive(bundle.program);
+    }
+    archive(bundle.send_schedule);
+    if (version >= 2) archive(bundle.attachments);
   }
   const std::span<const std::uint8_t> payload_bytes(payload);
   const Digest128 checksum = digest_of(payload_bytes);
   std::vector<std::uint8_t> out(kMagic.begin(), kMagic.end());
-  put_u32(out, kBundleFormatVersion);
+  put_u32(out, version);
   put_u64(out, payload.size());
   put_u64(out, checksum.high);
   put_u64(out, checksum.low);
@@ -109,7 +125,7 @@ Bundle decode_bundle(std::span<const std::uint8_t> bytes, const std::string& nam
   }
   const std::uint32_t version = get_u32(bytes, 4);
   if (version < kOldestBundleFormatVersion || version > kBundleFormatVersion) {
-    fail(fmt::format("format version {} is not supported (this tspemu reads versions {} and {})",
+    fail(fmt::format("format version {} is not supported (this tspemu reads versions {} to {})",
                      version, kOldestBundleFormatVersion, kBundleFormatVersion));
   }
   const std::uint64_t payload_size = get_u64(bytes, 8);
@@ -129,7 +145,13 @@ Bundle decode_bundle(std::span<const std::uint8_t> bytes, const std::string& nam
   bundle.format_version = version;
   try {
     detail::BoundedInputArchive archive(payload);
-    archive(bundle.topology_name, bundle.topology_digest, bundle.program, bundle.send_schedule);
+    archive(bundle.topology_name, bundle.topology_digest);
+    if (version >= 3) {
+      detail::load_program_compact(archive, bundle.program);
+    } else {
+      archive(bundle.program);
+    }
+    archive(bundle.send_schedule);
     if (version >= 2) archive(bundle.attachments);
     if (archive.remaining() != 0) {
       fail(fmt::format("malformed payload ({} bytes left over)", archive.remaining()));

@@ -46,6 +46,13 @@ class BoundedInputArchive
   }
   [[nodiscard]] std::size_t remaining() const { return bytes_.size() - position_; }
   [[nodiscard]] std::size_t position() const { return position_; }
+  // For decoders that parse a run of bytes themselves (isa/program_codec.cpp): the unread bytes,
+  // and how many of them were consumed (at most remaining()).
+  [[nodiscard]] std::span<const std::uint8_t> unread() const { return bytes_.subspan(position_); }
+  void consume(std::size_t size) {
+    if (size > remaining()) throw PayloadError{"a decoder consumed more bytes than there are"};
+    position_ += size;
+  }
 
  private:
   std::span<const std::uint8_t> bytes_;

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <set>
+#include <string_view>
 #include <vector>
 
 #include "isa/detail/values.hpp"
@@ -731,6 +733,38 @@ std::optional<std::string> check_data_overlap(const DataSegment& later,
   return std::nullopt;
 }
 
+namespace {
+
+// Whether two segments of `data` share a slice and a row. A sweep over (slice, first row) in
+// O(n log n): comparing every pair, as the exact check below does, was quadratic in the segments of
+// a TSP (a compiled layer has thousands). Empty row ranges overlap nothing, as in
+// check_data_overlap; a segment naming one slice twice only makes the exact check run.
+bool any_data_overlap(const std::vector<DataSegment>& data) {
+  struct Rows {
+    QueueId slice;
+    std::int64_t begin = 0;
+    std::int64_t end = 0;
+  };
+  std::vector<Rows> rows;
+  for (const DataSegment& d : data) {
+    const std::int64_t begin = d.at.address;
+    const std::int64_t end = begin + d.rows;
+    if (begin >= end) continue;
+    for (const QueueId& slice : d.at.slices) rows.push_back(Rows{slice, begin, end});
+  }
+  std::sort(rows.begin(), rows.end(), [](const Rows& a, const Rows& b) {
+    return a.slice != b.slice ? a.slice < b.slice : a.begin < b.begin;
+  });
+  for (std::size_t i = 1; i < rows.size(); ++i) {
+    if (rows[i].slice == rows[i - 1].slice && rows[i].begin < rows[i - 1].end) return true;
+    // Carry the furthest end forward, so that a long segment is compared with all it covers.
+    if (rows[i].slice == rows[i - 1].slice) rows[i].end = std::max(rows[i].end, rows[i - 1].end);
+  }
+  return false;
+}
+
+}  // namespace
+
 void validate_program(const Program& program, const ChipShape& shape, const std::string& origin) {
   auto fail = [&](std::string message) {
     throw InputError(SourceLocation{origin, 0, 0}, std::move(message));
@@ -742,24 +776,24 @@ void validate_program(const Program& program, const ChipShape& shape, const std:
       fail(fmt::format("tsp {} is out of order or duplicated", tsp.tsp.value));
     }
     const std::string where_tsp = fmt::format("tsp {}", tsp.tsp.value);
-    std::vector<std::string> names;
+    std::set<std::string_view> names;  // views of the program's own strings
     auto check_name = [&](const std::string& name) {
-      if (std::find(names.begin(), names.end(), name) != names.end()) {
-        fail(fmt::format("{}: duplicate name '{}'", where_tsp, name));
-      }
-      names.push_back(name);
+      if (!names.insert(name).second) fail(fmt::format("{}: duplicate name '{}'", where_tsp, name));
     };
     for (const LaneMap& map : tsp.maps) {
       if (auto p = check_lane_map(map, shape)) fail(fmt::format("{}: {}", where_tsp, p->message));
       check_name(map.name);
     }
+    // The pairwise check below reports the first overlap in declaration order; it runs only when
+    // the sweep found one.
+    const bool overlaps = any_data_overlap(tsp.data);
     for (std::size_t d = 0; d < tsp.data.size(); ++d) {
       const DataSegment& data = tsp.data[d];
       if (auto p = check_data_segment(data, shape)) {
         fail(fmt::format("{}: {}", where_tsp, p->message));
       }
       check_name(data.name);
-      for (std::size_t e = 0; e < d; ++e) {
+      for (std::size_t e = 0; overlaps && e < d; ++e) {
         if (auto message = check_data_overlap(data, tsp.data[e])) {
           fail(fmt::format("{}: {}", where_tsp, *message));
         }

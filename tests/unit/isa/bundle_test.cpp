@@ -1,11 +1,16 @@
 #include "isa/bundle.hpp"
 
 #include "scratch_dir.hpp"
+#include <cereal/types/string.hpp>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <limits>
 
 #include "isa/assembler.hpp"
+#include "isa/bundle_archive.hpp"
+#include "isa/program_codec.hpp"
 #include "isa/data_init.hpp"
 
 namespace tspemu {
@@ -66,7 +71,7 @@ TEST(Bundle, RoundTripInMemoryAndOnDisk) {
   const std::vector<std::uint8_t> bytes = encode_bundle(bundle);
   ASSERT_GT(bytes.size(), 32U);
   EXPECT_EQ(std::string(bytes.begin(), bytes.begin() + 4), "TSPB");
-  EXPECT_EQ(bytes[4], 2);
+  EXPECT_EQ(bytes[4], 3);
   const Bundle back = decode_bundle(bytes, "mem");
   EXPECT_EQ(back, bundle);
   EXPECT_EQ(back.program.tsps[0].queues[0].instructions[0].where.line, 8);  // locations survive
@@ -86,10 +91,10 @@ TEST(Bundle, HeaderErrors) {
   bad = bytes;
   bad[4] = 7;
   EXPECT_EQ(error_of(bad),
-            "b.tspb: format version 7 is not supported (this tspemu reads versions 1 and 2)");
+            "b.tspb: format version 7 is not supported (this tspemu reads versions 1 to 3)");
   bad[4] = 0;
   EXPECT_EQ(error_of(bad),
-            "b.tspb: format version 0 is not supported (this tspemu reads versions 1 and 2)");
+            "b.tspb: format version 0 is not supported (this tspemu reads versions 1 to 3)");
   bad = bytes;
   bad.push_back(0);
   bad.push_back(0);
@@ -243,24 +248,142 @@ TEST(Bundle, VersionOneBundlesAreStillRead) {
   // A version-1 file is a version-2 file without the attachment list (u64 count 0 at the end).
   Bundle bundle = small_bundle();
   bundle.attachments.clear();
-  std::vector<std::uint8_t> bytes = encode_bundle(bundle);
-  ASSERT_EQ(std::vector<std::uint8_t>(bytes.end() - 8, bytes.end()),
-            std::vector<std::uint8_t>(8, 0));
-  bytes.resize(bytes.size() - 8);
-  bytes[4] = 1;
-  fix_size(bytes);
-  fix_checksum(bytes);
+  std::vector<std::uint8_t> bytes = detail::encode_bundle_version(bundle, 1);
+  EXPECT_EQ(bytes[4], 1);
+  EXPECT_EQ(detail::encode_bundle_version(bundle, 2).size(), bytes.size() + 8);
   const Bundle back = decode_bundle(bytes, "v1.tspb");
   EXPECT_EQ(back.format_version, 1U);
   EXPECT_TRUE(back.attachments.empty());
   EXPECT_EQ(back.program, bundle.program);
   EXPECT_EQ(back.send_schedule, bundle.send_schedule);
-  // Written again, it becomes version 2.
-  EXPECT_EQ(encode_bundle(back)[4], 2);
+  // Written again, it becomes the current version.
+  EXPECT_EQ(encode_bundle(back)[4], kBundleFormatVersion);
   // A version-1 header over a version-2 payload has 8 bytes too many.
-  bytes = encode_bundle(bundle);
+  bytes = detail::encode_bundle_version(bundle, 2);
   bytes[4] = 1;
   EXPECT_EQ(error_of(bytes), "b.tspb: malformed payload (8 bytes left over)");
+}
+
+TEST(Bundle, VersionTwoBundlesAreStillRead) {
+  const Bundle bundle = small_bundle();
+  const std::vector<std::uint8_t> bytes = detail::encode_bundle_version(bundle, 2);
+  EXPECT_EQ(bytes[4], 2);
+  const Bundle back = decode_bundle(bytes, "v2.tspb");
+  EXPECT_EQ(back.format_version, 2U);
+  EXPECT_EQ(back.program, bundle.program);
+  EXPECT_EQ(back.program.tsps[0].queues[0].instructions[0].where.line, 8);
+  EXPECT_EQ(back.attachments, bundle.attachments);
+  EXPECT_EQ(encode_bundle(back), encode_bundle(bundle));
+  // A version-2 payload under a version-3 header is not a valid compact program.
+  std::vector<std::uint8_t> relabelled = bytes;
+  relabelled[4] = 3;
+  EXPECT_EQ(error_of(relabelled).rfind("b.tspb: malformed payload (", 0), 0U);
+}
+
+// Instructions with every field the compact encoding stores specially: negative and huge values,
+// the largest issue cycle, -1 issue cycles between explicit ones, several source files, a location
+// with a line but no file, saturate, stream ranges.
+Program unusual_program() {
+  Program program;
+  program.source_name = "made.tsa";
+  TspProgram tsp;
+  tsp.tsp = TspId{3};
+  QueueProgram queue;
+  queue.queue = QueueId{QueueKind::vxm, Hemisphere::west, 2};
+  Instruction a;
+  a.opcode = Opcode::add;
+  a.dtype = DType::i32;
+  a.saturate = true;
+  a.operand_count = 4;
+  a.operands[0] = Operand{OperandKind::stream, StreamRef{15, Direction::west, 16}, 0};
+  a.operands[1] = Operand{OperandKind::immediate, {}, -1};
+  a.operands[2] = Operand{OperandKind::integer, {}, std::numeric_limits<std::int64_t>::min()};
+  a.operands[3] = Operand{OperandKind::integer, {}, std::numeric_limits<std::int64_t>::max()};
+  a.issue_cycle = kMaxIssueCycle;
+  a.where = SourceLocation{"a/long/path/to/a/source/file.tsa", 12, 7};
+  Instruction b = a;
+  b.issue_cycle = -1;
+  b.where = SourceLocation{"", 40, 0};
+  Instruction c = a;
+  c.issue_cycle = 5;
+  c.where = SourceLocation{"second.tsa", 1, 1};
+  Instruction d = a;
+  d.issue_cycle = 6;
+  d.where = SourceLocation{"a/long/path/to/a/source/file.tsa", 13, 0};
+  Instruction e;  // NOP-like defaults: no operands, no location
+  e.issue_cycle = 0;
+  queue.instructions = {a, b, c, d, e};
+  tsp.queues.push_back(queue);
+  program.tsps.push_back(tsp);
+  return program;
+}
+
+TEST(Bundle, CompactProgramEncodingRoundTripsEveryField) {
+  Bundle bundle;
+  bundle.program = unusual_program();
+  const std::vector<std::uint8_t> bytes = encode_bundle(bundle);
+  Bundle back;
+  {
+    // decode_bundle would also validate the (deliberately invalid) program: parse the payload.
+    const auto payload = std::span<const std::uint8_t>(bytes).subspan(32);
+    detail::BoundedInputArchive archive(payload);
+    archive(back.topology_name, back.topology_digest);
+    detail::load_program_compact(archive, back.program);
+  }
+  ASSERT_EQ(back.program, bundle.program);
+  const auto& in = bundle.program.tsps[0].queues[0].instructions;
+  const auto& out = back.program.tsps[0].queues[0].instructions;
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    EXPECT_EQ(out[i].where.file, in[i].where.file) << i;
+    EXPECT_EQ(out[i].where.line, in[i].where.line) << i;
+    EXPECT_EQ(out[i].where.column, in[i].where.column) << i;
+    EXPECT_EQ(out[i].saturate, in[i].saturate) << i;
+  }
+}
+
+TEST(Bundle, CompactEncodingIsSmall) {
+  // The small bundle's three instructions, compact against field by field.
+  const Bundle bundle = small_bundle();
+  const std::size_t v2 = detail::encode_bundle_version(bundle, 2).size();
+  const std::size_t v3 = encode_bundle(bundle).size();
+  EXPECT_LT(v3 + 3 * 60, v2) << v3 << " vs " << v2;
+}
+
+TEST(Bundle, CompactEncodingRejectsMalformedInstructions) {
+  Bundle bundle;
+  bundle.program = unusual_program();
+  bundle.program.tsps[0].queues[0].instructions.resize(1);
+  bundle.program.tsps[0].queues[0].instructions[0].where = {};
+  const std::vector<std::uint8_t> good = encode_bundle(bundle);
+  // The one instruction's flags byte: after the header, the topology name (8) and digest (16),
+  // the source name (8 + 8), the TSP count (8), id (4), empty file table (8), queue count (8),
+  // queue id (1 + 1 + 2), instruction count (8) and three bytes of the instruction.
+  const std::size_t flags = 32 + 8 + 16 + 8 + 8 + 8 + 4 + 8 + 8 + 4 + 8 + 3;
+  ASSERT_EQ(good[flags], 4 | 0x08);
+  auto mutated = [&](std::size_t at, std::uint8_t value) {
+    std::vector<std::uint8_t> bytes = good;
+    bytes[at] = value;
+    fix_checksum(bytes);
+    return error_of(bytes);
+  };
+  EXPECT_EQ(mutated(flags, 0x20),
+            "b.tspb: malformed payload (instruction flags 0x20 have unknown bits)");
+  EXPECT_EQ(mutated(flags, 0x05), "b.tspb: malformed payload (an instruction has 5 operands (at "
+                                  "most 4))");
+  EXPECT_EQ(mutated(flags, 0x04 | 0x10).rfind("b.tspb: malformed payload (", 0), 0U);
+  // An instruction count the bytes left cannot hold (5 bytes at least each).
+  EXPECT_EQ(mutated(flags - 3 - 8, 20),
+            "b.tspb: malformed payload (a queue says 20 instructions with " +
+                std::to_string(good.size() - (flags - 3)) + " bytes left)");
+  // An issue-cycle varint that never ends: the ten bytes after the header all continue.
+  std::vector<std::uint8_t> bytes = good;
+  std::fill_n(bytes.begin() + static_cast<std::ptrdiff_t>(flags) + 1, 10, std::uint8_t{0xff});
+  fix_checksum(bytes);
+  EXPECT_EQ(error_of(bytes).rfind("b.tspb: malformed payload (varint overflows 64 bits at payload "
+                                  "offset ",
+                                  0),
+            0U)
+      << error_of(bytes);
 }
 
 TEST(Bundle, MissingFile) {
