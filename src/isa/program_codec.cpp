@@ -36,7 +36,9 @@ void put_varint(std::vector<std::uint8_t>& out, std::uint64_t v) {
   }
   out.push_back(static_cast<std::uint8_t>(v));
 }
-void put_signed(std::vector<std::uint8_t>& out, std::int64_t v) { put_varint(out, zigzag(v)); }
+void put_signed(std::vector<std::uint8_t>& out, std::int64_t v) {
+  put_varint(out, zigzag(v));
+}
 
 // Reads one run of encoded instructions; every read is bounds-checked.
 class Reader {
@@ -100,9 +102,9 @@ void encode_instruction(std::vector<std::uint8_t>& out, const Instruction& instr
                                           (instruction.saturate ? kSaturateFlag : 0) |
                                           (located ? kLocationFlag : 0)));
   // Wrapping subtraction: any two cycles give a delta that adds back exactly.
-  put_varint(out, zigzag(static_cast<std::int64_t>(static_cast<std::uint64_t>(
-                                                       instruction.issue_cycle) -
-                                                   static_cast<std::uint64_t>(previous_issue))));
+  put_varint(out,
+             zigzag(static_cast<std::int64_t>(static_cast<std::uint64_t>(instruction.issue_cycle) -
+                                              static_cast<std::uint64_t>(previous_issue))));
   previous_issue = instruction.issue_cycle;
   for (int i = 0; i < instruction.operand_count; ++i) {
     const Operand& op = instruction.operands[i];
@@ -132,14 +134,13 @@ void decode_instruction(Reader& in, Instruction& instruction, Cycle& previous_is
   }
   const int operands = flags & kOperandCountMask;
   if (operands > kMaxOperands) {
-    throw PayloadError{fmt::format("an instruction has {} operands (at most {})", operands,
-                                   kMaxOperands)};
+    throw PayloadError{
+        fmt::format("an instruction has {} operands (at most {})", operands, kMaxOperands)};
   }
   instruction.operand_count = static_cast<std::uint8_t>(operands);
   instruction.saturate = (flags & kSaturateFlag) != 0;
   const std::uint64_t delta = static_cast<std::uint64_t>(in.signed_varint());
-  instruction.issue_cycle =
-      static_cast<Cycle>(static_cast<std::uint64_t>(previous_issue) + delta);
+  instruction.issue_cycle = static_cast<Cycle>(static_cast<std::uint64_t>(previous_issue) + delta);
   previous_issue = instruction.issue_cycle;
   for (int i = 0; i < operands; ++i) {
     Operand& op = instruction.operands[i];
@@ -154,9 +155,8 @@ void decode_instruction(Reader& in, Instruction& instruction, Cycle& previous_is
   if ((flags & kLocationFlag) != 0) {
     const std::uint64_t file = in.varint();
     if (file > files.size()) {
-      throw PayloadError{
-          fmt::format("source file {} of an instruction is not in the table of {} files", file,
-                      files.size())};
+      throw PayloadError{fmt::format(
+          "source file {} of an instruction is not in the table of {} files", file, files.size())};
     }
     if (file > 0) instruction.where.file = files[file - 1];
     instruction.where.line = in.signed_varint();
@@ -187,8 +187,8 @@ void save_program_compact(BundleOutputArchive& archive, const Program& program) 
     archive(cereal::make_size_tag(static_cast<cereal::size_type>(tsp.queues.size())));
     for (std::size_t q = 0; q < tsp.queues.size(); ++q) {
       archive(tsp.queues[q].queue);
-      archive(cereal::make_size_tag(
-          static_cast<cereal::size_type>(tsp.queues[q].instructions.size())));
+      archive(
+          cereal::make_size_tag(static_cast<cereal::size_type>(tsp.queues[q].instructions.size())));
       archive.save_bytes(queues[q].data(), queues[q].size());
     }
     archive(tsp.data, tsp.maps);

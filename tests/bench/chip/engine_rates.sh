@@ -7,7 +7,8 @@
 # `runs` times (default 7), and prints the median of the report's run_seconds (the emulation) and
 # wall_seconds (the whole command: loading the bundle, the run, the report) as instructions/s, with
 # the bars: timing-only >= 5 M/s on both, full data >= 1 M/s on decoder_layer. With a baseline
-# binary its figures are printed alongside, from the same bundles, runs interleaved.
+# binary its figures are printed alongside (each binary runs the bundle it compiled), runs
+# interleaved.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
 if [[ $# -lt 2 ]]; then
@@ -27,14 +28,14 @@ key = sys.argv[1]
 print(statistics.median(json.load(open(p))[key] for p in sys.argv[2:]))
 PYEOF
 }
-row() {  # graph topology mode binary label
+row() {  # graph topology mode binary label (the bundle: $OUT/<graph>.<label>.tspb)
   local graph=$1 topo=$2 mode=$3 bin=$4 label=$5
   local flags=()
   [[ "$mode" == timing-only ]] && flags=(--timing-only)
   local reports=()
   for ((i = 0; i < RUNS; i++)); do
     local r="$OUT/$graph.$mode.$label.$i.json"
-    "$bin" run "$OUT/$graph.tspb" --topology "$ROOT/topologies/$topo.toml" --local -q \
+    "$bin" run "$OUT/$graph.$label.tspb" --topology "$ROOT/topologies/$topo.toml" --local -q \
       "${flags[@]}" --report "$r" >/dev/null
     reports+=("$r")
   done
@@ -51,8 +52,13 @@ print(f'| $graph | $mode | $label | {int(i):,} | {r:.4f} | {i / r / 1e6:.2f} | {
   echo "|---|---|---|---|---|---|---|---|"
   for spec in "decoder_layer node" "gemm_rowsplit_16 rack"; do
     read -r graph topo <<<"$spec"
+    # Each binary runs a bundle it compiled itself: bundle formats change between versions.
     "$NEW" compile "$ROOT/programs/graphs/$graph.toml" --topology "$ROOT/topologies/$topo.toml" \
-      -o "$OUT/$graph.tspb" >/dev/null
+      -o "$OUT/$graph.new.tspb" >/dev/null
+    if [[ -n "$BASE" ]]; then
+      "$BASE" compile "$ROOT/programs/graphs/$graph.toml" --topology "$ROOT/topologies/$topo.toml" \
+        -o "$OUT/$graph.baseline.tspb" >/dev/null
+    fi
     for mode in full timing-only; do
       row "$graph" "$topo" "$mode" "$NEW" new
       [[ -n "$BASE" ]] && row "$graph" "$topo" "$mode" "$BASE" baseline

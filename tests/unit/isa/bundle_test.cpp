@@ -10,8 +10,8 @@
 
 #include "isa/assembler.hpp"
 #include "isa/bundle_archive.hpp"
-#include "isa/program_codec.hpp"
 #include "isa/data_init.hpp"
+#include "isa/program_codec.hpp"
 
 namespace tspemu {
 namespace {
@@ -368,8 +368,9 @@ TEST(Bundle, CompactEncodingRejectsMalformedInstructions) {
   };
   EXPECT_EQ(mutated(flags, 0x20),
             "b.tspb: malformed payload (instruction flags 0x20 have unknown bits)");
-  EXPECT_EQ(mutated(flags, 0x05), "b.tspb: malformed payload (an instruction has 5 operands (at "
-                                  "most 4))");
+  EXPECT_EQ(mutated(flags, 0x05),
+            "b.tspb: malformed payload (an instruction has 5 operands (at "
+            "most 4))");
   EXPECT_EQ(mutated(flags, 0x04 | 0x10).rfind("b.tspb: malformed payload (", 0), 0U);
   // An instruction count the bytes left cannot hold (5 bytes at least each).
   EXPECT_EQ(mutated(flags - 3 - 8, 20),
