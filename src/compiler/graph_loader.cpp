@@ -1080,8 +1080,10 @@ class GraphLoader {
       }
       case OpKind::broadcast:
       case OpKind::send: {
-        if (!x.placement.on_one_tsp()) {
-          r.fail("inputs", fmt::format("{} takes a tensor on one TSP; '{}' is on {}",
+        // A replicated tensor is the same on each of its TSPs: the copy on its first TSP moves
+        // (how a pipeline stage hands its output to the next stage's TSPs).
+        if (!x.placement.on_one_tsp() && x.placement.kind != Placement::Kind::replicated) {
+          r.fail("inputs", fmt::format("{} takes a tensor on one TSP or replicated; '{}' is on {}",
                                        op_kind_name(op.kind), x.name, x.placement.describe()));
         }
         if (!r.has("to")) r.missing("to");
@@ -1093,7 +1095,8 @@ class GraphLoader {
           if (t < 0 || t >= static_cast<std::int64_t>(topology_.tsp_count())) {
             fail_tsp(r, "to", -1, t);
           }
-          if (t == x.placement.tsps[0].value) {
+          if (std::find(x.placement.tsps.begin(), x.placement.tsps.end(),
+                        TspId(static_cast<std::int32_t>(t))) != x.placement.tsps.end()) {
             r.fail("to", fmt::format("'{}' is already on tsp {}", x.name, t));
           }
           op.to_tsps = {TspId(static_cast<std::int32_t>(t))};

@@ -26,11 +26,14 @@ void Lowering::lower_collective(const Op& op) {
   switch (op.kind) {
     case OpKind::send:
     case OpKind::broadcast: {
+      // The input is on one TSP or replicated (the copy on its first TSP moves); a TSP of `to`
+      // that holds a copy already keeps its own.
       const Storage& x = storage(op.inputs[0], 0);
       for (std::size_t i = 0; i < out_t.placement.tsps.size(); ++i) {
         const TspId to = out_t.placement.tsps[i];
-        if (to == in_tsps[0]) {
-          per[i] = x;
+        const auto held = std::find(in_tsps.begin(), in_tsps.end(), to);
+        if (held != in_tsps.end()) {
+          per[i] = storage(op.inputs[0], static_cast<std::size_t>(held - in_tsps.begin()));
           continue;
         }
         Storage out = new_storage(sched(to), out_t.dtype, out_shape, out_t.name);

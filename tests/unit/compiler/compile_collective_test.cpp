@@ -62,6 +62,50 @@ names = ["x_on_6", "y_all", "x_some"]
                     node_topology());
 }
 
+// A pipeline hand-off: a tensor replicated over TSPs 0..3 (as after an all_reduce) moves to the
+// next stage's TSPs 4..7 and to one TSP; the copy on TSP 0 crosses the links, and a TSP of `to`
+// that holds a copy keeps it.
+TEST(CompileCollective, SendAndBroadcastOfAReplicatedTensor) {
+  compile_and_check(R"(
+[graph]
+seed = 74
+
+[[tensor]]
+name = "h"
+shape = [2, 333]
+dtype = "fp32"
+placement = {tsps = "0..3"}
+init = {recipe = "uniform", lo = -1.0, hi = 1.0}
+
+[[op]]
+kind = "add"
+inputs = ["h", "h"]
+output = "h2"
+
+[[op]]
+kind = "broadcast"
+inputs = ["h2"]
+output = "h_next"
+to = "4..7"
+
+[[op]]
+kind = "broadcast"
+inputs = ["h2"]
+output = "h_overlap"
+to = [2, 3, 6]
+
+[[op]]
+kind = "send"
+inputs = ["h2"]
+output = "h_on_5"
+to = 5
+
+[outputs]
+names = ["h_next", "h_overlap", "h_on_5"]
+)",
+                    node_topology());
+}
+
 TEST(CompileCollective, AllGatherAxis0) {
   compile_and_check(R"(
 [graph]

@@ -443,14 +443,25 @@ const BadCase kBadCases[] = {
     {"AllGatherAxis", with_op("all_gather", "[\"s\"]", "axis = 5\n"),
      "g.toml:14:8: op[0].axis: axis 5 is out of range for 's' [4, 4] (0..1)"},
     {"BroadcastOfASplitTensor", with_op("broadcast", "[\"s\"]", "to = [2, 3]\n"),
-     "g.toml:12:10: op[0].inputs: broadcast takes a tensor on one TSP; 's' is on tsps 0, 1 split "
-     "along axis 1"},
+     "g.toml:12:10: op[0].inputs: broadcast takes a tensor on one TSP or replicated; 's' is on "
+     "tsps 0, 1 split along axis 1"},
     {"BroadcastMissingTo", with_op("broadcast", "[\"a\"]"),
      "g.toml:10:1: op[0]: missing required key 'to' in op[0] (broadcast)"},
     {"BroadcastToMissingTsp", with_op("broadcast", "[\"a\"]", "to = [1, 12]\n"),
      "g.toml:14:10: op[0].to[1]: tsp 12 is not in topology 'node' (TSPs 0..7)"},
     {"SendToItself", with_op("send", "[\"a\"]", "to = 0\n"),
      "g.toml:14:6: op[0].to: 'a' is already on tsp 0"},
+    {"SendOfAReplicatedTensorToOneOfItsTsps",
+     "tensor = [{name = \"r\", shape = [1, 4], dtype = \"fp16\", placement = {tsps = [0, 1]}, "
+     "init = {recipe = \"zero\"}}]\n[outputs]\nnames = [\"r\"]\n[[op]]\nkind = \"send\"\n"
+     "inputs = [\"r\"]\noutput = \"y\"\nto = 1\n",
+     "g.toml:8:6: op[0].to: 'r' is already on tsp 1"},
+    {"SendOfPerTspValues",
+     "tensor = [{name = \"r\", shape = [1, 4], dtype = \"fp16\", placement = {tsps = [0, 1], "
+     "per_tsp = true}, init = {recipe = \"zero\"}}]\n[outputs]\nnames = [\"r\"]\n[[op]]\n"
+     "kind = \"send\"\ninputs = [\"r\"]\noutput = \"y\"\nto = 3\n",
+     "g.toml:6:10: op[0].inputs: send takes a tensor on one TSP or replicated; 'r' is on tsps 0, 1 "
+     "(per-TSP values)"},
     {"SendToMissingTsp", with_op("send", "[\"a\"]", "to = 8\n"),
      "g.toml:14:6: op[0].to: tsp 8 is not in topology 'node' (TSPs 0..7)"},
     {"SendToAList", with_op("send", "[\"a\"]", "to = [1]\n"),
