@@ -8,6 +8,7 @@
 #include <iterator>
 #include <map>
 
+#include "common/error.hpp"
 #include "common/ids.hpp"
 
 namespace tspemu::detail {
@@ -31,8 +32,10 @@ class BusyIntervals {
     }
     return c;
   }
-  // Takes [from, to); the cycles must be free.
+  // Takes [from, to); the cycles must be free (an overlap would leave overlapping runs, which
+  // free() and next_free() do not expect: see cover()).
   void reserve(Cycle from, Cycle to) {
+    TSPEMU_ASSERT(free(from, to), "BusyIntervals::reserve of cycles already taken");
     auto next = runs_.lower_bound(from);
     if (next != runs_.begin() && std::prev(next)->second == from) {
       auto prev = std::prev(next);
@@ -48,6 +51,21 @@ class BusyIntervals {
       runs_.erase(next);
       runs_.emplace(from, end);
       return;
+    }
+    runs_.emplace(from, to);
+  }
+  // Takes [from, to) whether or not some of it is taken already: the union of the runs. For
+  // resources several users may mark in the same cycle (two ALU results landing in a cycle in
+  // which nothing reads the register).
+  void cover(Cycle from, Cycle to) {
+    auto it = runs_.upper_bound(from);
+    if (it != runs_.begin() && std::prev(it)->second >= from) {
+      --it;
+      from = it->first;
+    }
+    while (it != runs_.end() && it->first <= to) {
+      to = std::max(to, it->second);
+      it = runs_.erase(it);
     }
     runs_.emplace(from, to);
   }

@@ -215,6 +215,9 @@ std::int32_t SramAllocator::block_at(int slice, std::int32_t address) const {
 
 void SramAllocator::touch(std::int32_t block, Cycle cycle) {
   Block& b = blocks_[static_cast<std::size_t>(block)];
+  // Every access to a block is placed before the lowering releases it (lower/lifetimes.cpp); one
+  // placed later would not move the release floor, and new data could land under it.
+  TSPEMU_ASSERT(b.live, "an access placed into a released SRAM block");
   b.last_access = std::max(b.last_access, cycle);
 }
 

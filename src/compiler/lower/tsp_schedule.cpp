@@ -319,7 +319,10 @@ void TspSchedule::commit(const Chain& chain, const Placement& placement) {
       const OpTiming& t = config_.timing.of(instr);
       const Cycle landing = issue + t.skew_cycles + t.func_delay_cycles;
       const auto alu = static_cast<std::size_t>(queue.index);
-      alu_landings_[alu].reserve(landing, landing + 1);
+      // Results nobody reads may land in the same cycle: cover(), not reserve() (which requires
+      // free cycles; a double reservation once left overlapping runs that hid a later landing
+      // from free() and let two results meet in a register a chained op was reading).
+      alu_landings_[alu].cover(landing, landing + 1);
       if (op.alu_hold_until >= 0) {
         alu_holds_[alu].reserve(landing, placement.anchor + op.alu_hold_until + 1);
       }
