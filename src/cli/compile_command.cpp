@@ -10,6 +10,9 @@
 // fails with the engine's message (a compiler bug, exit 1) instead of writing a bundle that would
 // fail at run time; and the run's cycle count must equal the prediction. The send schedule is also
 // re-derived from the queues (runtime/send_schedule.hpp) and must equal the compiler's.
+#include "model/expand.hpp"
+#include "model/model_card.hpp"
+#include "model/model_record.hpp"
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -24,6 +27,7 @@
 #include "cli/command.hpp"
 #include "cli/options.hpp"
 #include "common/error.hpp"
+#include "common/input_file.hpp"
 #include "common/log.hpp"
 #include "common/memory_budget.hpp"
 #include "common/output_file.hpp"
@@ -76,8 +80,22 @@ int run_compile(const CompileOptions& options) {
   };
   say("loading the topology and the graph");
   const Topology topology = load_topology(options.topology);
-  const Graph graph = load_graph(options.input, topology);
+  // A model card (a top-level [model] table; docs/models.md) is expanded into its graph first.
+  const std::string text = read_input_file(options.input, kMaxTextInputBytes, "graph file");
+  std::optional<ModelRecord> model;
+  Graph graph;
+  if (looks_like_model_card(text)) {
+    const ModelCard card = load_model_card_from_string(text, options.input);
+    ModelGraphSummary summary;
+    graph = expand_model(card, topology, &summary);
+    model = model_record(card, summary);
+  } else {
+    graph = load_graph_from_string(text, options.input, topology,
+                                   std::filesystem::path(options.input).parent_path());
+  }
   CompileOutput out = compile_graph(graph, topology, printer ? printer->sink() : ProgressSink{});
+  if (model)
+    out.bundle.attachments.push_back({std::string(kModelAttachment), encode_model_record(*model)});
   say("encoding and checking the bundle");
   const ChipConfig chip = chip_config_from_params(topology.chip());
   // The bundle must be one a reader accepts (validate_program: every instruction and segment).
@@ -138,9 +156,22 @@ int run_compile(const CompileOptions& options) {
     report["sram_bytes_per_tsp"] = out.stats.sram_bytes_per_tsp;
     nlohmann::ordered_json ops = nlohmann::ordered_json::array();
     for (std::size_t i = 0; i < graph.ops.size(); ++i) {
-      ops.push_back({{"op", graph.ops[i].label()},
-                     {"start_cycle", out.stats.op_start_cycles[i]},
-                     {"finish_cycle", out.stats.op_finish_cycles[i]}});
+      nlohmann::ordered_json entry = {{"op", graph.ops[i].label()},
+                                      {"start_cycle", out.stats.op_start_cycles[i]},
+                                      {"finish_cycle", out.stats.op_finish_cycles[i]}};
+      // Ops of a model card: the layer they belong to, for `tspemu report`'s per-layer table.
+      if (model && i < model->op_layers.size()) entry["layer"] = layer_name(model->op_layers[i]);
+      ops.push_back(entry);
+    }
+    if (model) {
+      report["model"] = {{"name", model->name},
+                         {"phase", std::string(model_phase_name(model->phase))},
+                         {"layers", model->layers},
+                         {"tokens", model->tokens},
+                         {"context_tokens", model->context_tokens},
+                         {"tensor_parallel", model->tensor_parallel},
+                         {"pipeline_stages", model->pipeline_stages},
+                         {"parameters", model->parameters}};
     }
     report["ops"] = ops;
     // Wall-clock times describe the compiler, never the program: they do not enter the bundle.
@@ -161,8 +192,10 @@ int run_compile(const CompileOptions& options) {
 
 void add_compile_command(CLI::App& app, CommandTable& table) {
   auto options = std::make_shared<CompileOptions>();
-  auto* sub = app.add_subcommand("compile", "Compile a tensor graph (.toml) into a .tspb bundle");
-  sub->add_option("graph", options->input, "Tensor graph (.toml, docs/graph-format.md)")
+  auto* sub = app.add_subcommand(
+      "compile", "Compile a tensor graph or a model card (.toml) into a .tspb bundle");
+  sub->add_option("graph", options->input,
+                  "Tensor graph (.toml, docs/graph-format.md) or model card (docs/models.md)")
       ->required();
   sub->add_option("--topology", options->topology, "Topology TOML the graph runs on")->required();
   add_path_option(sub, "-o,--output", options->output, "Bundle to write (.tspb)")->required();

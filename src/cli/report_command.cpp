@@ -89,7 +89,7 @@ void print_compile_profile(const nlohmann::json& r, std::int64_t top) {
   std::vector<OpSpan> spans;
   for (const auto& op : r["ops"]) {
     spans.push_back(OpSpan{op.value("op", std::string()), op.value("start_cycle", Cycle{-1}),
-                           op.value("finish_cycle", Cycle{-1})});
+                           op.value("finish_cycle", Cycle{-1}), op.value("layer", std::string())});
   }
   const auto ops = attribute_cycles(spans, cycles);
   std::printf("graph '%s': %lld predicted cycles, %zu ops (%zu fused into their consumers)\n",
@@ -104,6 +104,23 @@ void print_compile_profile(const nlohmann::json& r, std::int64_t top) {
         static_cast<long long>(o.start), static_cast<long long>(o.finish), o.op.c_str());
   }
   std::printf("(each cycle charged to the op active in it that started last)\n");
+  const auto share = [&](Cycle c) {
+    return cycles > 0 ? 100.0 * static_cast<double>(c) / static_cast<double>(cycles) : 0.0;
+  };
+  // A model card's bundle: the same attribution by layer and by what the ops do.
+  const auto layers = cycles_by_layer(ops);
+  if (!layers.empty()) {
+    std::printf("by layer:\n%10s %6s %6s  %s\n", "charged", "share", "ops", "layer");
+    for (const CycleGroup& g : layers) {
+      std::printf("%10lld %5.1f%% %6lld  %s\n", static_cast<long long>(g.cycles), share(g.cycles),
+                  static_cast<long long>(g.ops), g.name.c_str());
+    }
+    std::printf("by phase:\n%10s %6s %6s  %s\n", "charged", "share", "ops", "phase");
+    for (const CycleGroup& g : cycles_by_phase(ops)) {
+      std::printf("%10lld %5.1f%% %6lld  %s\n", static_cast<long long>(g.cycles), share(g.cycles),
+                  static_cast<long long>(g.ops), g.name.c_str());
+    }
+  }
 }
 
 void print_run_profile(const nlohmann::json& r, std::int64_t top) {

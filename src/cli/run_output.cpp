@@ -16,6 +16,21 @@ void print_summary(const RunSummary& s, bool quiet) {
     if (s.predicted_cycles) {
       std::printf("predicted cycles: %lld\n", static_cast<long long>(*s.predicted_cycles));
     }
+    if (s.model) {
+      const ModelRecord& m = *s.model;
+      const double us = s.model_figures.latency_seconds * 1e6;
+      if (m.phase == ModelPhase::decode) {
+        std::printf(
+            "model %s: one decode step (KV cache of %lld tokens) in %.3f us: %.0f tokens/s "
+            "per user\n",
+            m.name.c_str(), static_cast<long long>(m.context_tokens), us,
+            s.model_figures.tokens_per_second);
+      } else {
+        std::printf("model %s: %s of %lld tokens in %.3f us (%.0f tokens/s)\n", m.name.c_str(),
+                    std::string(model_phase_name(m.phase)).c_str(),
+                    static_cast<long long>(m.tokens), us, s.model_figures.tokens_per_second);
+      }
+    }
     if (s.start.tsps > 1) {
       std::printf(
           "alignment: tree height %lld from TSP 0, cost %lld cycles (formula %lld), start skew "

@@ -44,11 +44,53 @@ std::vector<OpAttribution> attribute_cycles(std::span<const OpSpan> ops, Cycle c
   std::vector<OpAttribution> out;
   for (std::size_t i = 0; i < ops.size(); ++i) {
     if (ops[i].start < 0) continue;
-    out.push_back({ops[i].op, ops[i].start, ops[i].finish, charged[i]});
+    out.push_back({ops[i].op, ops[i].start, ops[i].finish, charged[i], ops[i].layer});
   }
   std::stable_sort(out.begin(), out.end(), [](const OpAttribution& x, const OpAttribution& y) {
     return x.attributed > y.attributed;
   });
+  return out;
+}
+
+std::vector<CycleGroup> cycles_by_layer(std::span<const OpAttribution> ops) {
+  // Order: layer number, then lm_head, then anything else ("-").
+  auto key = [](const std::string& layer) -> std::pair<int, long long> {
+    if (layer.size() > 1 && layer[0] == 'l' &&
+        layer.find_first_not_of("0123456789", 1) == std::string::npos && layer.size() < 12) {
+      return {0, std::stoll(layer.substr(1))};
+    }
+    return {layer == "lm_head" ? 1 : 2, 0};
+  };
+  std::map<std::pair<int, long long>, CycleGroup> groups;
+  for (const OpAttribution& o : ops) {
+    if (o.layer.empty()) continue;
+    CycleGroup& g = groups[key(o.layer)];
+    g.name = o.layer;
+    g.cycles += o.attributed;
+    ++g.ops;
+  }
+  std::vector<CycleGroup> out;
+  for (auto& entry : groups) out.push_back(std::move(entry.second));
+  return out;
+}
+
+std::vector<CycleGroup> cycles_by_phase(std::span<const OpAttribution> ops) {
+  std::vector<CycleGroup> out = {
+      {"matmul", 0, 0}, {"element-wise", 0, 0}, {"collective", 0, 0}, {"pipeline transfer", 0, 0}};
+  for (const OpAttribution& o : ops) {
+    // "op[3] (matmul)" or "op[3] (matmul 'w1')": the kind follows the parenthesis.
+    const auto open = o.op.find('(');
+    const auto end = o.op.find_first_of(" )", open == std::string::npos ? 0 : open);
+    const std::string kind = open == std::string::npos || end == std::string::npos
+                                 ? std::string()
+                                 : o.op.substr(open + 1, end - open - 1);
+    std::size_t g = 1;
+    if (kind == "matmul") g = 0;
+    if (kind == "all_reduce" || kind == "reduce_scatter" || kind == "all_gather") g = 2;
+    if (kind == "broadcast" || kind == "send") g = 3;
+    out[g].cycles += o.attributed;
+    ++out[g].ops;
+  }
   return out;
 }
 

@@ -23,6 +23,8 @@
 // printed). Whenever the bundle has the record, the report has `predicted_cycles` and the summary
 // a `predicted cycles: P` line.
 
+#include "model/model_record.hpp"
+
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -130,6 +132,9 @@ struct RunSummary {
   double run_seconds = 0;            // the emulation alone (the slowest rank's)
   std::optional<CheckResult> check;  // --check
   Digest128 digest;                  // the run digest (the final `digest:` line)
+  // Bundles compiled from a model card (docs/models.md): the model and its per-token figures.
+  std::optional<ModelRecord> model;
+  ModelRunFigures model_figures;
 };
 
 // The result on this process. exit_code is the job's (equal on every rank); summary is there on

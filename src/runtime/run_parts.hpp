@@ -26,6 +26,7 @@ struct RunSetup {
   Bundle bundle;
   Digest128 program_digest;               // of the bundle file (or the assembled program)
   std::optional<CompiledGraph> compiled;  // the bundle's compiled-graph record, if it has one
+  std::optional<ModelRecord> model;       // the bundle's model record (compiled from a model card)
   AlignmentResult alignment;  // initial program alignment: program cycle 0 = its start_cycle
 };
 

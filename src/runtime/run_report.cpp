@@ -198,6 +198,15 @@ void write_report(const RunRequest& request, const RunSetup& setup, const Driver
   };
   if (request.shuffle_seed) report["shuffle_seed"] = *request.shuffle_seed;
   if (setup.compiled) report["predicted_cycles"] = setup.compiled->predicted_cycles;
+  if (summary.model) {
+    const ModelRecord& m = *summary.model;
+    report["model"] = {{"name", m.name},
+                       {"phase", std::string(model_phase_name(m.phase))},
+                       {"tokens", m.tokens},
+                       {"context_tokens", m.context_tokens},
+                       {"latency_seconds", summary.model_figures.latency_seconds},
+                       {"tokens_per_second", summary.model_figures.tokens_per_second}};
+  }
   if (check) {
     report["check"] = {{"status", check->passed ? "passed" : "failed"}, {"shards", check->shards}};
     if (!check->passed) report["check"]["mismatch"] = check->mismatch;
@@ -271,6 +280,10 @@ RunSummary finish_run(const RunRequest& request, const RunSetup& setup,
   summary.run_seconds = outcome.run_seconds;
   summary.check = std::move(check);
   summary.digest = digest;
+  if (setup.model) {
+    summary.model = setup.model;
+    summary.model_figures = model_run_figures(*setup.model, cycles, summary.clock_mhz);
+  }
   if (request.report) write_report(request, setup, outcome, tsps, summary, totals);
   return summary;
 }

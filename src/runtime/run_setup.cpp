@@ -106,6 +106,9 @@ RunSetup load_run_setup(const RunRequest& request) {
   if (const auto* record = setup.bundle.find_attachment(kCompiledGraphAttachment)) {
     setup.compiled = decode_compiled_graph(record->bytes, request.program.string());
   }
+  if (const auto* record = setup.bundle.find_attachment(kModelAttachment)) {
+    setup.model = decode_model_record(record->bytes, request.program.string());
+  }
   if (request.check && !setup.compiled) {
     throw InputError(
         fmt::format("{}: {}; this one has no graph record", request.program.string(), kNeedsGraph));

@@ -18,7 +18,7 @@ import sys
 
 ROOT = pathlib.Path(sys.argv[1]).resolve()
 TOP = ("docs", "programs", "topologies", "cluster", "launch", "tests", "src", "cmake")
-LAYERS = ("common", "isa", "chip", "topo", "net", "clock", "compiler", "runtime", "cli")
+LAYERS = ("common", "isa", "chip", "topo", "net", "clock", "compiler", "model", "runtime", "cli")
 TOP_RE = re.compile(r"(?<![\w./-])((?:%s)/[\w./<>*{}$%%-]*[\w>*}])" % "|".join(TOP))
 LAYER_RE = re.compile(r"(?<![\w./-])((?:%s)/[\w/]+\.(?:hpp|cpp))\b" % "|".join(LAYERS))
 FORBIDDEN = re.compile(r"DESIGN\.md|tsp-facts|toolchain\.md|isa-design|(?<![\w$}])/work/|\.\./shared")

@@ -21,13 +21,15 @@ for entry in run.get("per_tsp", []):
     keys |= set(entry)
     for unit in entry.get("units", []):
         keys |= set(unit)
-for name in ("alignment", "check", "exchange_messages", "topology"):
+for name in ("alignment", "check", "exchange_messages", "topology", "model"):
     if isinstance(run.get(name), dict):
         keys |= set(run[name])
 for link in run.get("links", []):
     keys |= set(link)
 for op in compile_report.get("ops", []):
     keys |= set(op)
+if isinstance(compile_report.get("model"), dict):
+    keys |= set(compile_report["model"])
 
 missing = sorted(k for k in keys if k not in documented)
 for k in missing:
