@@ -17,6 +17,7 @@ namespace {
 // carry their layer ("l3_wq0"), constants their stage ("s1_eps").
 class GraphText {
  public:
+  explicit GraphText(const ModelCard& card) : card_(card) {}
   void tensor(const std::string& name, const std::vector<std::int64_t>& shape,
               std::string_view dtype, const std::string& placement, const std::string& init) {
     out_ += fmt::format("[[tensor]]\nname = \"{}\"\nshape = [{}]\ndtype = \"{}\"\n", name,
@@ -28,6 +29,14 @@ class GraphText {
   std::string op(std::string_view kind, const std::vector<std::string>& inputs,
                  const std::string& output, const std::string& extra = "") {
     op_layers_.push_back(layer_);
+    // A card is a few lines; its graph grows with layers x heads per TSP. Stop before a card that
+    // asks for millions of heads or layers builds gigabytes of text.
+    if (ops_ >= kMaxExpandedOps) {
+      throw InputError(card_.where,
+                       fmt::format("model '{}' expands into more than {} graph ops (layers x "
+                                   "heads per TSP are too many for one graph)",
+                                   card_.name, kMaxExpandedOps));
+    }
     std::string list;
     for (const auto& i : inputs) list += (list.empty() ? "\"" : ", \"") + i + "\"";
     out_ += fmt::format("[[op]]\nkind = \"{}\"\ninputs = [{}]\noutput = \"{}\"\n{}\n", kind, list,
@@ -49,6 +58,7 @@ class GraphText {
   std::int64_t ops_ = 0;
   std::int32_t layer_ = kLayerNone;
   std::vector<std::int32_t> op_layers_;
+  const ModelCard& card_;
 };
 
 std::string uniform(double lo, double hi) {
@@ -60,7 +70,7 @@ std::string value(double v) {
 
 class Expander {
  public:
-  explicit Expander(const ModelCard& card) : c_(card) {}
+  explicit Expander(const ModelCard& card) : c_(card), g_(card) {}
 
   std::string run(ModelGraphSummary* summary) {
     g_.raw(fmt::format(

@@ -31,6 +31,9 @@
 
 namespace tspemu {
 
+// The most graph ops a card may expand into (Llama-2 70B's decode step has about 24,000).
+inline constexpr std::int64_t kMaxExpandedOps = 1'000'000;
+
 // What the expansion built, for `tspemu model` and reports.
 struct ModelGraphSummary {
   std::int64_t tsps = 0;

@@ -147,6 +147,22 @@ TEST(ModelExpansion, TheTspsMustExist) {
   }
 }
 
+TEST(ModelExpansion, RefusesGraphsOfMillionsOfOps) {
+  ModelCard card = small_decoder(ModelWeights::fp16, ModelPhase::decode);
+  card.heads = 1 << 20;  // 2^20 heads of width 1 ...
+  card.kv_heads = 1 << 20;
+  card.width = 1 << 20;
+  card.tensor_parallel = 1;
+  try {
+    (void)model_graph_toml(card);
+    FAIL() << "no error";
+  } catch (const InputError& e) {
+    EXPECT_STREQ(e.what(),
+                 "tiny.toml: model 'tiny' expands into more than 1000000 graph ops (layers x "
+                 "heads per TSP are too many for one graph)");
+  }
+}
+
 // Small cards through the whole compiler, bit-exact against the reference evaluator, predicted
 // == emulated == timing-only cycles (compile_harness.hpp).
 TEST(ModelExpansion, Int8DecodeCompilesAndChecks) {
