@@ -59,8 +59,10 @@ void print_summary(const RunSummary& s, bool quiet) {
     for (const auto& [name, d] : s.check->outputs) {
       std::printf("check: output '%s' digest %s\n", name.c_str(), d.hex().c_str());
     }
-    std::printf("check: output digest %s (docs/graph-format.md, \"The examples\")\n",
-                s.check->output_digest.hex().c_str());
+    // Where the golden output digests are listed: the graph examples' table, or the model cards'.
+    std::printf(
+        "check: output digest %s (%s)\n", s.check->output_digest.hex().c_str(),
+        s.model ? "docs/models.md, \"Small cards\"" : "docs/graph-format.md, \"The examples\"");
   }
   if (s.check && !s.check->passed) {
     std::fflush(stdout);
