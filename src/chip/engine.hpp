@@ -66,7 +66,7 @@ struct EngineOptions {
   Cycle hac_period_cycles = 256;
   // Vectors one C2C port can hold between arrival and RECEIVE (tspemu's choice; the hardware's
   // shallow clock-domain-crossing buffers are unpublished). More waiting is a schedule error.
-  int c2c_buffer_vectors = 16;
+  int c2c_buffer_vectors = kC2cPortBufferVectors;
   // The program came from a bundle reader, which checked every lane map, data segment and
   // instruction with the same rules (isa/validate.hpp): the engine skips repeating those checks.
   // Leave false for programs built any other way.

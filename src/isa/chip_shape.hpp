@@ -11,6 +11,11 @@
 
 namespace tspemu {
 
+// Vectors one C2C port holds between their arrival and the RECEIVE that takes them (tspemu's
+// choice: the hardware's clock-domain-crossing buffers are shallow and unpublished). The engine
+// reports more as a schedule error; the compiler paces its sends to stay within it.
+inline constexpr int kC2cPortBufferVectors = 16;
+
 struct ChipShape {
   int mem_slices_per_hemisphere = 44;  // MEM_W0..MEM_W43, MEM_E0..MEM_E43
   int mem_rows_per_slice = 8192;       // 320-byte vectors per slice (2.5 MiB): addresses 0..8191

@@ -249,7 +249,10 @@ class Lowering {
   std::map<std::pair<std::int32_t, std::int64_t>, std::int32_t> rotate_maps_;
   std::map<std::pair<std::int32_t, bool>, LinkLane> link_lanes_;         // (link, a->b?)
   std::map<std::pair<std::int32_t, std::int32_t>, Cycle> last_receive_;  // (tsp, port)
-  std::map<std::pair<std::int32_t, int>, PlaneState> planes_;            // (tsp, MXM plane)
+  // (tsp, port): the cycles of the last kC2cPortBufferVectors RECEIVEs, oldest first, so that a
+  // SEND waits until the vector that many places ahead of it has been received.
+  std::map<std::pair<std::int32_t, std::int32_t>, std::deque<Cycle>> port_receives_;
+  std::map<std::pair<std::int32_t, int>, PlaneState> planes_;  // (tsp, MXM plane)
   SendSchedule send_rows_;
   std::vector<Cycle> op_start_;   // per op: its first instruction's issue cycle (-1: none)
   std::vector<Cycle> op_finish_;  // per op: the last cycle one of its instructions is active

@@ -109,6 +109,14 @@ Cycle Lowering::transfer(const PlaneRef& source, TspId dst_tsp, const VectorLoc&
       const int port_pos = queue_position(port_queue, config_.shape);
       const OpTiming& t_send = sa.config().timing.get(Opcode::send, DType::none);
       Cycle earliest = lane.next_free;
+      // The far port holds at most kC2cPortBufferVectors vectors that wait for a RECEIVE: this
+      // vector may arrive (at the link's shortest latency) only after the RECEIVE of the one that
+      // many places ahead of it on that port. Without it, RECEIVEs that slip behind busy queues
+      // let a long transfer overflow the port (a pipeline hand-off of [16, 512] fp32 did).
+      const auto& receives = port_receives_[{b.value, dst_port.value}];
+      if (receives.size() >= static_cast<std::size_t>(kC2cPortBufferVectors)) {
+        earliest = std::max(earliest, receives.front() - l.params.latency_min_cycles + 1);
+      }
       const int value =
           cb.value(cb.direction_from(here, port_pos), 1, t_send.skew_cycles, port_pos);
       here.ready = ready;
@@ -163,6 +171,9 @@ Cycle Lowering::transfer(const PlaneRef& source, TspId dst_tsp, const VectorLoc&
       const Cycle landing = cb.write(one, value, port_pos, write_offset);
       const auto placed = sb.place(chain, earliest);
       last = placed.anchor;
+      auto& receives = port_receives_[{b.value, dst_port.value}];
+      receives.push_back(placed.anchor + t_recv.skew_cycles);  // the cycle it takes the vector
+      if (receives.size() > static_cast<std::size_t>(kC2cPortBufferVectors)) receives.pop_front();
       ready = placed.anchor + landing;
       SendRow row;
       row.src_tsp = a;

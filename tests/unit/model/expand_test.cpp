@@ -170,6 +170,25 @@ TEST(ModelExpansion, Int8DecodeCompilesAndChecks) {
                     node_topology());
 }
 
+// A pipeline hand-off of [16, 512] fp32 (128 vectors over one link): its RECEIVEs slipped behind
+// the next stage's busy queues and 26 vectors waited at a port that holds 16, which the compile's
+// verification caught as a "compiler bug". SENDs now wait for the RECEIVE 16 places ahead
+// (found by a sweep of random small cards).
+TEST(ModelExpansion, PipelineHandOffStaysWithinThePortBuffer) {
+  ModelCard card = small_decoder(ModelWeights::fp16, ModelPhase::encode);
+  card.architecture = ModelArchitecture::encoder;
+  card.activation = ModelActivation::gelu;
+  card.lm_head = false;
+  card.width = 512;
+  card.heads = 8;
+  card.kv_heads = 8;
+  card.tensor_parallel = 4;
+  card.pipeline_stages = 2;
+  card.tokens = 16;
+  card.seed = 351;
+  compile_and_check(model_graph_toml(card), node_topology());
+}
+
 TEST(ModelExpansion, EncoderCompilesAndChecks) {
   ModelCard card = small_decoder(ModelWeights::fp16, ModelPhase::encode);
   card.architecture = ModelArchitecture::encoder;
