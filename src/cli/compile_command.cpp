@@ -10,9 +10,6 @@
 // fails with the engine's message (a compiler bug, exit 1) instead of writing a bundle that would
 // fail at run time; and the run's cycle count must equal the prediction. The send schedule is also
 // re-derived from the queues (runtime/send_schedule.hpp) and must equal the compiler's.
-#include "model/expand.hpp"
-#include "model/model_card.hpp"
-#include "model/model_record.hpp"
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -36,6 +33,9 @@
 #include "compiler/graph_loader.hpp"
 #include "isa/bundle.hpp"
 #include "isa/validate.hpp"
+#include "model/expand.hpp"
+#include "model/model_card.hpp"
+#include "model/model_record.hpp"
 #include "net/local_transport.hpp"
 #include "runtime/compile_verification.hpp"
 #include "runtime/driver.hpp"
@@ -94,8 +94,9 @@ int run_compile(const CompileOptions& options) {
                                    std::filesystem::path(options.input).parent_path());
   }
   CompileOutput out = compile_graph(graph, topology, printer ? printer->sink() : ProgressSink{});
-  if (model)
+  if (model) {
     out.bundle.attachments.push_back({std::string(kModelAttachment), encode_model_record(*model)});
+  }
   say("encoding and checking the bundle");
   const ChipConfig chip = chip_config_from_params(topology.chip());
   // The bundle must be one a reader accepts (validate_program: every instruction and segment).

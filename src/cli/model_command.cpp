@@ -2,8 +2,6 @@
 // its tensor graph, check it against the topology like any graph file, print what it holds, and
 // write the graph's TOML if asked (to read it, or to edit and compile it as a graph).
 // `tspemu compile CARD.toml` does the same expansion itself.
-#include "model/expand.hpp"
-#include "model/model_card.hpp"
 #include <fmt/format.h>
 
 #include <filesystem>
@@ -17,6 +15,8 @@
 #include "common/memory_budget.hpp"
 #include "common/output_file.hpp"
 #include "compiler/graph_loader.hpp"
+#include "model/expand.hpp"
+#include "model/model_card.hpp"
 #include "topo/loader.hpp"
 
 namespace tspemu::cli {
@@ -39,10 +39,9 @@ int run_model(const ModelOptions& options) {
   const Topology topology = load_topology(options.topology);
   const ModelCard card = load_model_card(options.card);
   ModelGraphSummary summary;
-  const Graph graph = expand_model(card, topology, &summary);
-  if (options.output) {
-    write_output_file(*options.output, model_graph_toml(card), "-o");
-  }
+  std::string toml;
+  const Graph graph = expand_model(card, topology, &summary, &toml);
+  if (options.output) write_output_file(*options.output, toml, "-o");
   fmt::print("model {}: {} {} layers, width {}, {} heads ({} KV), FFN {}, {} parameters\n",
              card.name, card.layers,
              card.architecture == ModelArchitecture::decoder ? "decoder" : "encoder", card.width,

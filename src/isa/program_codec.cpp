@@ -20,7 +20,6 @@ constexpr std::uint8_t kKnownFlags = kOperandCountMask | kSaturateFlag | kLocati
 // The fewest bytes an encoded instruction takes: four header bytes and a one-byte issue delta.
 // Bounds the instruction count a size field may claim by the bytes left.
 constexpr std::size_t kMinInstructionBytes = 5;
-constexpr int kMaxVarintBytes = 10;
 
 std::uint64_t zigzag(std::int64_t v) {
   return (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63);
@@ -43,7 +42,8 @@ void put_signed(std::vector<std::uint8_t>& out, std::int64_t v) {
 // Reads one run of encoded instructions; every read is bounds-checked.
 class Reader {
  public:
-  explicit Reader(std::span<const std::uint8_t> bytes) : bytes_(bytes) {}
+  // base: the payload offset of bytes[0], for messages.
+  Reader(std::span<const std::uint8_t> bytes, std::size_t base) : bytes_(bytes), base_(base) {}
 
   std::uint8_t byte() {
     if (position_ >= bytes_.size()) truncated(1);
@@ -51,21 +51,18 @@ class Reader {
   }
   std::uint64_t varint() {
     std::uint64_t v = 0;
-    for (int i = 0; i < kMaxVarintBytes; ++i) {
+    for (int shift = 0;; shift += 7) {
       const std::uint8_t b = byte();
-      // The tenth byte holds bit 63 only: more would overflow 64 bits.
-      if (i == kMaxVarintBytes - 1 && b > 1) {
+      // The tenth byte (shift 63) may hold bit 63 only: more, or a continuation, overflows.
+      if (shift == 63 && b > 1) {
         throw PayloadError{
             fmt::format("varint overflows 64 bits at payload offset {}", base_ + position_ - 1)};
       }
-      v |= static_cast<std::uint64_t>(b & 0x7f) << (7 * i);
+      v |= static_cast<std::uint64_t>(b & 0x7f) << shift;
       if ((b & 0x80) == 0) return v;
     }
-    throw PayloadError{
-        fmt::format("varint longer than 10 bytes at payload offset {}", base_ + position_ - 1)};
   }
   std::int64_t signed_varint() { return unzigzag(varint()); }
-  void set_base(std::size_t base) { base_ = base; }
   [[nodiscard]] std::size_t position() const { return position_; }
 
  private:
@@ -74,8 +71,8 @@ class Reader {
                                    base_ + position_, bytes_.size() - position_)};
   }
   std::span<const std::uint8_t> bytes_;
+  std::size_t base_;
   std::size_t position_ = 0;
-  std::size_t base_ = 0;  // payload offset of bytes_[0], for messages
 };
 
 // The index of `file` in the table (appending it when new); 0 = no file.
@@ -169,19 +166,15 @@ void decode_instruction(Reader& in, Instruction& instruction, Cycle& previous_is
 void save_program_compact(BundleOutputArchive& archive, const Program& program) {
   archive(program.source_name);
   archive(cereal::make_size_tag(static_cast<cereal::size_type>(program.tsps.size())));
-  std::vector<std::uint8_t> bytes;
   for (const TspProgram& tsp : program.tsps) {
     // The file table comes before the instructions that use it: encode them first.
     std::vector<std::string> files;
-    std::vector<std::vector<std::uint8_t>> queues;
-    queues.reserve(tsp.queues.size());
-    for (const QueueProgram& queue : tsp.queues) {
-      bytes.clear();
+    std::vector<std::vector<std::uint8_t>> queues(tsp.queues.size());
+    for (std::size_t q = 0; q < tsp.queues.size(); ++q) {
       Cycle previous_issue = 0;
-      for (const Instruction& instruction : queue.instructions) {
-        encode_instruction(bytes, instruction, previous_issue, files);
+      for (const Instruction& instruction : tsp.queues[q].instructions) {
+        encode_instruction(queues[q], instruction, previous_issue, files);
       }
-      queues.push_back(bytes);
     }
     archive(tsp.tsp, files);
     archive(cereal::make_size_tag(static_cast<cereal::size_type>(tsp.queues.size())));
@@ -215,8 +208,7 @@ void load_program_compact(BoundedInputArchive& archive, Program& program) {
                                        archive.remaining())};
       }
       queue.instructions.resize(static_cast<std::size_t>(count));
-      Reader in(archive.unread());
-      in.set_base(archive.position());
+      Reader in(archive.unread(), archive.position());
       Cycle previous_issue = 0;
       for (Instruction& instruction : queue.instructions) {
         decode_instruction(in, instruction, previous_issue, files);

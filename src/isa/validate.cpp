@@ -756,9 +756,10 @@ bool any_data_overlap(const std::vector<DataSegment>& data) {
     return a.slice != b.slice ? a.slice < b.slice : a.begin < b.begin;
   });
   for (std::size_t i = 1; i < rows.size(); ++i) {
-    if (rows[i].slice == rows[i - 1].slice && rows[i].begin < rows[i - 1].end) return true;
+    if (rows[i].slice != rows[i - 1].slice) continue;
+    if (rows[i].begin < rows[i - 1].end) return true;
     // Carry the furthest end forward, so that a long segment is compared with all it covers.
-    if (rows[i].slice == rows[i - 1].slice) rows[i].end = std::max(rows[i].end, rows[i - 1].end);
+    rows[i].end = std::max(rows[i].end, rows[i - 1].end);
   }
   return false;
 }

@@ -28,10 +28,9 @@ class GraphText {
   // An op; `extra` holds its options as TOML lines.
   std::string op(std::string_view kind, const std::vector<std::string>& inputs,
                  const std::string& output, const std::string& extra = "") {
-    op_layers_.push_back(layer_);
     // A card is a few lines; its graph grows with layers x heads per TSP. Stop before a card that
     // asks for millions of heads or layers builds gigabytes of text.
-    if (ops_ >= kMaxExpandedOps) {
+    if (ops() >= kMaxExpandedOps) {
       throw InputError(card_.where,
                        fmt::format("model '{}' expands into more than {} graph ops (layers x "
                                    "heads per TSP are too many for one graph)",
@@ -41,7 +40,7 @@ class GraphText {
     for (const auto& i : inputs) list += (list.empty() ? "\"" : ", \"") + i + "\"";
     out_ += fmt::format("[[op]]\nkind = \"{}\"\ninputs = [{}]\noutput = \"{}\"\n{}\n", kind, list,
                         output, extra);
-    ++ops_;
+    op_layers_.push_back(layer_);
     return output;
   }
   void raw(const std::string& text) { out_ += text; }
@@ -50,12 +49,11 @@ class GraphText {
   [[nodiscard]] const std::vector<std::int32_t>& op_layers() const { return op_layers_; }
   [[nodiscard]] const std::string& text() const { return out_; }
   [[nodiscard]] std::int64_t tensors() const { return tensors_; }
-  [[nodiscard]] std::int64_t ops() const { return ops_; }
+  [[nodiscard]] std::int64_t ops() const { return static_cast<std::int64_t>(op_layers_.size()); }
 
  private:
   std::string out_;
   std::int64_t tensors_ = 0;
-  std::int64_t ops_ = 0;
   std::int32_t layer_ = kLayerNone;
   std::vector<std::int32_t> op_layers_;
   const ModelCard& card_;
@@ -404,7 +402,8 @@ ModelRecord model_record(const ModelCard& card, const ModelGraphSummary& summary
   return r;
 }
 
-Graph expand_model(const ModelCard& card, const Topology& topology, ModelGraphSummary* summary) {
+Graph expand_model(const ModelCard& card, const Topology& topology, ModelGraphSummary* summary,
+                   std::string* toml) {
   const std::int64_t last = card.first_tsp + card.tsps() - 1;
   if (last >= static_cast<std::int64_t>(topology.tsp_count())) {
     throw InputError(card.where,
@@ -413,8 +412,10 @@ Graph expand_model(const ModelCard& card, const Topology& topology, ModelGraphSu
                                  card.name, card.first_tsp, last, card.pipeline_stages,
                                  card.tensor_parallel, topology.name(), topology.tsp_count() - 1));
   }
-  const std::string text = model_graph_toml(card, summary);
-  return load_graph_from_string(text, card.where.file + " (expanded)", topology);
+  std::string text = model_graph_toml(card, summary);
+  Graph graph = load_graph_from_string(text, card.where.file + " (expanded)", topology);
+  if (toml != nullptr) *toml = std::move(text);
+  return graph;
 }
 
 }  // namespace tspemu

@@ -19,14 +19,13 @@
 // Not modelled (documented in docs/models.md): the embedding lookup (the input is the embedded
 // tokens, seeded), rotary position embeddings, attention biases, the sampling of the next token.
 
-#include "model/model_card.hpp"
-#include "model/model_record.hpp"
-
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "compiler/graph.hpp"
+#include "model/model_card.hpp"
+#include "model/model_record.hpp"
 #include "topo/topology.hpp"
 
 namespace tspemu {
@@ -52,8 +51,9 @@ struct ModelGraphSummary {
 [[nodiscard]] ModelRecord model_record(const ModelCard& card, const ModelGraphSummary& summary);
 
 // The card's TSPs must exist in `topology` (an InputError at the card otherwise); the expanded
-// text is then loaded as a graph named after the model ("<card> (expanded)" in messages).
+// text is then loaded as a graph named after the model ("<card> (expanded)" in messages). With
+// `toml`, the text itself is handed back too (`tspemu model -o` writes it).
 [[nodiscard]] Graph expand_model(const ModelCard& card, const Topology& topology,
-                                 ModelGraphSummary* summary = nullptr);
+                                 ModelGraphSummary* summary = nullptr, std::string* toml = nullptr);
 
 }  // namespace tspemu

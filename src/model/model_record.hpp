@@ -2,13 +2,13 @@
 // What a bundle compiled from a model card remembers of it (attachment kModelAttachment): the
 // model's shape and run phase, so `tspemu run` can state per-token figures, and per graph op the
 // layer it belongs to, so the compile report and `tspemu report` can break the time down by layer.
-#include "model/model_card.hpp"
-
 #include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "model/model_card.hpp"
 
 namespace tspemu {
 

@@ -23,8 +23,6 @@
 // printed). Whenever the bundle has the record, the report has `predicted_cycles` and the summary
 // a `predicted cycles: P` line.
 
-#include "model/model_record.hpp"
-
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -38,6 +36,7 @@
 #include "common/progress.hpp"
 #include "compiler/compiled_graph.hpp"
 #include "compiler/reference_eval.hpp"
+#include "model/model_record.hpp"
 #include "runtime/binding.hpp"
 
 namespace tspemu {

@@ -2,11 +2,11 @@
 // moment, their expansion into a graph on the 8-TSP node (model/expand.hpp: the generated text
 // must be a valid graph or a located refusal). Seeds: programs/models/.
 #include "fuzz_support.hpp"
-#include "model/expand.hpp"
-#include "model/model_card.hpp"
 
 #include <filesystem>
 
+#include "model/expand.hpp"
+#include "model/model_card.hpp"
 #include "topo/loader.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

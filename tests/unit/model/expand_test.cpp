@@ -3,14 +3,14 @@
 #include "model/expand.hpp"
 
 #include "compile_harness.hpp"
-#include "model/model_card.hpp"
-#include "model/model_record.hpp"
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <string>
 
 #include "compiler/graph_loader.hpp"
+#include "model/model_card.hpp"
+#include "model/model_record.hpp"
 #include "topo/loader.hpp"
 
 namespace tspemu {
@@ -38,6 +38,26 @@ ModelCard small_decoder(ModelWeights weights, ModelPhase phase) {
   c.seed = 9;
   c.where = SourceLocation{"tiny.toml", 0, 0};
   return c;
+}
+
+// The small decoder's shape as a one-stage encoder (LayerNorm, GELU, no LM head).
+ModelCard small_encoder() {
+  ModelCard c = small_decoder(ModelWeights::fp16, ModelPhase::encode);
+  c.architecture = ModelArchitecture::encoder;
+  c.activation = ModelActivation::gelu;
+  c.lm_head = false;
+  return c;
+}
+
+// The message of the InputError `f` throws, or a marker.
+template <class F>
+std::string input_error_of(F&& f) {
+  try {
+    f();
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "(no error)";
 }
 
 const Tensor& tensor(const Graph& g, const std::string& name) {
@@ -110,14 +130,8 @@ TEST(ModelExpansion, RecordsEveryOpsLayer) {
   EXPECT_EQ(decode_model_record(bytes, "b.tspb"), record);
   std::vector<std::uint8_t> bad = bytes;
   bad[0] = 9;
-  try {
-    (void)decode_model_record(bad, "b.tspb");
-    FAIL() << "no error";
-  } catch (const InputError& e) {
-    EXPECT_STREQ(e.what(),
-                 "b.tspb: malformed model record (record version 9; this tspemu reads "
-                 "version 1)");
-  }
+  EXPECT_EQ(input_error_of([&] { (void)decode_model_record(bad, "b.tspb"); }),
+            "b.tspb: malformed model record (record version 9; this tspemu reads version 1)");
   bad = bytes;
   bad.resize(bad.size() - 1);
   EXPECT_THROW((void)decode_model_record(bad, "b.tspb"), InputError);
@@ -138,14 +152,9 @@ TEST(ModelExpansion, IsDeterministic) {
 TEST(ModelExpansion, TheTspsMustExist) {
   ModelCard card = small_decoder(ModelWeights::fp16, ModelPhase::decode);
   card.first_tsp = 6;
-  try {
-    (void)expand_model(card, node_topology());
-    FAIL() << "no error";
-  } catch (const InputError& e) {
-    EXPECT_STREQ(e.what(),
-                 "tiny.toml: model 'tiny' needs TSPs 6..9 (2 stage(s) x 2), but topology 'node' "
-                 "has TSPs 0..7");
-  }
+  EXPECT_EQ(input_error_of([&] { (void)expand_model(card, node_topology()); }),
+            "tiny.toml: model 'tiny' needs TSPs 6..9 (2 stage(s) x 2), but topology 'node' "
+            "has TSPs 0..7");
 }
 
 TEST(ModelExpansion, RefusesGraphsOfMillionsOfOps) {
@@ -154,14 +163,9 @@ TEST(ModelExpansion, RefusesGraphsOfMillionsOfOps) {
   card.kv_heads = 1 << 20;
   card.width = 1 << 20;
   card.tensor_parallel = 1;
-  try {
-    (void)model_graph_toml(card);
-    FAIL() << "no error";
-  } catch (const InputError& e) {
-    EXPECT_STREQ(e.what(),
-                 "tiny.toml: model 'tiny' expands into more than 1000000 graph ops (layers x "
-                 "heads per TSP are too many for one graph)");
-  }
+  EXPECT_EQ(input_error_of([&] { (void)model_graph_toml(card); }),
+            "tiny.toml: model 'tiny' expands into more than 1000000 graph ops (layers x "
+            "heads per TSP are too many for one graph)");
 }
 
 // Small cards through the whole compiler, bit-exact against the reference evaluator, predicted
@@ -176,10 +180,7 @@ TEST(ModelExpansion, Int8DecodeCompilesAndChecks) {
 // verification caught as a "compiler bug". SENDs now wait for the RECEIVE 16 places ahead
 // (found by a sweep of random small cards).
 TEST(ModelExpansion, PipelineHandOffStaysWithinThePortBuffer) {
-  ModelCard card = small_decoder(ModelWeights::fp16, ModelPhase::encode);
-  card.architecture = ModelArchitecture::encoder;
-  card.activation = ModelActivation::gelu;
-  card.lm_head = false;
+  ModelCard card = small_encoder();
   card.width = 512;
   card.heads = 8;
   card.kv_heads = 8;
@@ -223,16 +224,14 @@ TEST(ModelExpansion, RandomSmallCardsCompileAndCheck) {
     c.tokens = c.phase == ModelPhase::decode ? 1 : pick({1, 3, 16});
     c.context_tokens = c.phase == ModelPhase::decode ? pick({3, 17, 40}) : 0;
     c.seed = splitmix64(state) % 1000;
-    SCOPED_TRACE(model_graph_toml(c).substr(0, 400));
-    compile_and_check(model_graph_toml(c), node_topology());
+    const std::string toml = model_graph_toml(c);
+    SCOPED_TRACE(toml.substr(0, 400));  // the header line: the card's every choice
+    compile_and_check(toml, node_topology());
   }
 }
 
 TEST(ModelExpansion, EncoderCompilesAndChecks) {
-  ModelCard card = small_decoder(ModelWeights::fp16, ModelPhase::encode);
-  card.architecture = ModelArchitecture::encoder;
-  card.activation = ModelActivation::gelu;
-  card.lm_head = false;
+  ModelCard card = small_encoder();
   card.layers = 1;
   card.pipeline_stages = 1;
   compile_and_check(model_graph_toml(card), node_topology());
