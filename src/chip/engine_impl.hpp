@@ -240,7 +240,7 @@ class Engine::Impl {
   // The ALU's register, or the "holds no result" ScheduleError.
   [[nodiscard]] const AluRegister& alu_result(const ExecItem& item, std::int64_t alu) const;
   // Timing-only: the weights an IW installs (none: only that an install happened matters).
-  [[nodiscard]] std::shared_ptr<const InstalledWeights> timing_only_weights();
+  [[nodiscard]] static std::shared_ptr<const InstalledWeights> timing_only_weights();
   [[nodiscard]] Vector& vec(const ExecItem& item, std::uint32_t i) {
     return vectors_[cycle_vecs_[item.first_vec + i]];
   }
@@ -267,7 +267,6 @@ class Engine::Impl {
   std::vector<MxmPlane> planes_;
   std::vector<std::deque<std::unique_ptr<std::array<Vector, kMxmRows>>>> staged_;  // per plane
   std::vector<AluRegister> alus_;
-  std::shared_ptr<const InstalledWeights> timing_only_weights_;
 
   // Pending work by cycle (chip/timing_wheel.hpp): executions and landings.
   TimingWheel<Work> wheel_;

@@ -92,11 +92,13 @@ InputBytes read_input_bytes(const std::filesystem::path& path, std::uint64_t lim
     out.size = static_cast<std::uint64_t>(st.st_size);
     if (out.size > limit) return out;  // refused from the size: nothing read
     require_memory(out.size, fmt::format("reading {} '{}'", what, path.string()));
-    out.bytes.reserve(static_cast<std::size_t>(out.size));
   }
   // Reads until the end (a regular file may change size meanwhile: what is read counts) or until
   // more than `limit` bytes came.
   constexpr std::size_t kChunk = std::size_t{1} << 16;
+  // Room for the file and the last read that finds its end: a buffer of exactly the file's size
+  // would be reallocated (and the whole file copied into fresh pages) by that last read.
+  if (regular) out.bytes.reserve(static_cast<std::size_t>(out.size) + kChunk);
   std::uint64_t total = 0;
   for (;;) {
     const std::size_t old = out.bytes.size();
