@@ -1,7 +1,8 @@
 # tspemu_add_layer(NAME [SOURCES ...] [DEPENDS ...] [PRIVATE_DEPENDS ...])
 # Defines library target tspemu_<NAME> with alias tspemu::<NAME>. Every layer includes headers by
 # their full path below src/ ("chip/stream_file.hpp"). DEPENDS must name layers below this one in
-# docs/design.md's order: cli -> runtime -> {compiler, net, clock, chip} -> {topo, isa} -> common.
+# docs/design.md's order: cli -> runtime -> {model -> compiler, net, chip -> clock} -> {topo, isa}
+# -> common.
 
 set(TSPEMU_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast
     -Wcast-align -Wimplicit-fallthrough

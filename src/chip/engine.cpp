@@ -99,7 +99,8 @@ Engine::Impl::Impl(const TspProgram& program, const ChipConfig& config, EngineOp
                options.timing_only ? StreamFile::Mode::timing_only : StreamFile::Mode::data),
       sram_(config.mem_slices(), config.shape.mem_rows_per_slice, options.timing_only),
       ports_(config.mem_slices(), std::min(port_window(config), kMaxPortWindow)),
-      wheel_(wheel_span(config)) {
+      wheel_(wheel_span(config)),
+      clock_(options.time_base, program.tsp, options.hac_period_cycles) {
   config_.validate();
   if (port_window(config_) > kMaxPortWindow) {
     throw InputError(
@@ -366,10 +367,16 @@ void Engine::Impl::issue_one(int queue, Cycle cycle) {
       if (instr.opcode == Opcode::deskew || instr.opcode == Opcode::runtime_deskew) {
         stats_.instructions_by_opcode[static_cast<std::size_t>(instr.opcode)]++;
         ++units_[static_cast<std::size_t>(q.unit)].instructions;
-        const Cycle period = options_.hac_period_cycles;
-        q.cursor = instr.opcode == Opcode::deskew
-                       ? (cycle + period - 1) / period * period  // next HAC overflow (or now)
-                       : cycle + 1 + instr.operands[0].value;    // ideal clocks: exactly t
+        // DESKEW waits for the next HAC overflow (or none, on one); RUNTIME_DESKEW pauses the
+        // whole chip for t +- the drift since the last one while program time stands still, so
+        // its queue goes on at the next cycle (clock/chip_clock.hpp).
+        if (instr.opcode == Opcode::deskew) {
+          q.cursor = clock_.deskew_release(cycle);
+        } else {
+          (void)clock_.runtime_deskew(cycle, instr.operands[0].value);
+          q.cursor = cycle + 1;
+          if (!clock_.ideal()) reconvert_arrivals(cycle);
+        }
         break;
       }
       issue_op(queue, index, cycle, 0);
@@ -762,6 +769,10 @@ RunResult Engine::Impl::finish() {
   }
   RunResult result = std::move(stats_);
   result.final_cycle = final_cycle_;
+  result.runtime_deskews = clock_.runtime_deskews();
+  result.pause_cycles = clock_.pause_cycles();
+  result.max_deskew_correction_cycles = clock_.max_correction_cycles();
+  result.late_deskews = clock_.late_deskews();
   result.cycles = final_cycle_ + 1;
   result.sweep_final_cycle = sweep_final_cycle_;
   for (std::size_t u = 0; u < units_.size(); ++u) {
@@ -842,8 +853,13 @@ std::vector<C2cSend> Engine::take_sends() {
   return impl_->take_sends();
 }
 
-void Engine::deliver(PortId port, Cycle arrival_cycle, const Vector& data, TspId src, LinkId link) {
-  impl_->deliver(port, arrival_cycle, data, src, link);
+void Engine::deliver(PortId port, Cycle arrival_cycle, const Vector& data, TspId src, LinkId link,
+                     GlobalTime arrival_time_as) {
+  impl_->deliver(port, arrival_cycle, data, src, link, arrival_time_as);
+}
+
+const ChipClock& Engine::clock() const {
+  return impl_->chip_clock();
 }
 
 bool Engine::idle() const {

@@ -40,6 +40,7 @@
 #include <string>
 #include <vector>
 
+#include "clock/chip_clock.hpp"
 #include "common/digest.hpp"
 #include "common/ids.hpp"
 #include "isa/chip_config.hpp"
@@ -64,6 +65,11 @@ struct EngineOptions {
   // HAC period ([chip] hac_period_cycles): DESKEW stalls its queue to the next multiple (ideal
   // clocks: every chip's HAC overflows at the same global cycles).
   Cycle hac_period_cycles = 256;
+  // Drifting clocks (clock/time_base.hpp; null: ideal): the run's time base, which must outlive
+  // the engine. The engine keeps its chip's ChipClock: RUNTIME_DESKEW pauses by t +- the drift,
+  // DESKEW waits for the aligned HAC, and arrivals (deliver's global time) land on this chip's
+  // cycles.
+  const TimeBase* time_base = nullptr;
   // Vectors one C2C port can hold between arrival and RECEIVE (tspemu's choice; the hardware's
   // shallow clock-domain-crossing buffers are unpublished). More waiting is a schedule error.
   int c2c_buffer_vectors = kC2cPortBufferVectors;
@@ -134,6 +140,12 @@ struct RunResult {
   std::int64_t sram_touched_pages = 0;
   int config_superlanes = 0;      // last CONFIG superlanes=n (0: none issued)
   std::vector<TraceSlice> trace;  // with EngineOptions::trace: by (issue, queue, instruction)
+  // RUNTIME_DESKEW (clock/chip_clock.hpp): pauses, their total in local cycles (program cycles
+  // stand still meanwhile), the largest drift one corrected, and pauses that came too late.
+  std::int64_t runtime_deskews = 0;
+  Cycle pause_cycles = 0;
+  Cycle max_deskew_correction_cycles = 0;
+  std::int64_t late_deskews = 0;
   // With EngineOptions::stats_interval: [interval][Unit] busy cycles (index = Unit's value).
   std::vector<std::array<std::int64_t, 6>> interval_busy;
   Digest128 digest;  // engine.cpp documents the exact byte order
@@ -164,7 +176,11 @@ class Engine {
   [[nodiscard]] std::vector<C2cSend> take_sends();
   // A vector arriving on `port` at `arrival_cycle` (from TSP `src` over `link`); RECEIVE takes
   // vectors in arrival order. Must be delivered before the engine runs its arrival cycle.
-  void deliver(PortId port, Cycle arrival_cycle, const Vector& data, TspId src, LinkId link);
+  // On drifting clocks arrival_time_as (global time) decides the arrival cycle on this chip.
+  void deliver(PortId port, Cycle arrival_cycle, const Vector& data, TspId src, LinkId link,
+               GlobalTime arrival_time_as = 0);
+  // This chip's clock (the runtime stamps sent vectors with it).
+  [[nodiscard]] const ChipClock& clock() const;
   // Nothing left to issue or land (run_until would return false at once).
   [[nodiscard]] bool idle() const;
   // The last cycle at which anything happened (-1: nothing yet).

@@ -58,10 +58,25 @@ std::vector<C2cSend> Engine::Impl::take_sends() {
 }
 
 void Engine::Impl::deliver(PortId port, Cycle arrival_cycle, const Vector& data, TspId src,
-                           LinkId link) {
+                           LinkId link, GlobalTime arrival_time_as) {
   if (port.value < 0 || port.index() >= port_buffers_.size()) {
     throw RuntimeError(fmt::format("tsp {}: vector delivered to C2C port {}, which does not exist",
                                    program_.tsp.value, port.value));
+  }
+  if (!clock_.ideal()) {
+    // The sender stamped the arrival in global time; this chip's clock says which of its cycles
+    // that is. A drift larger than the window's lookahead would put it in cycles already run.
+    const Cycle sender_estimate = arrival_cycle;
+    arrival_cycle = clock_.first_cycle_at_or_after(arrival_time_as);
+    if (arrival_cycle <= current_) {
+      throw RuntimeError(fmt::format(
+          "tsp {}: the vector from TSP {} on link {} for C2C port {} arrives in this TSP's cycle "
+          "{} (cycle {} on the sender's clock), which it has already run: the two clocks drifted "
+          "{} cycles apart, more than the lockstep window allows; deskew more often "
+          "(RUNTIME_DESKEW, docs/clocks.md)",
+          program_.tsp.value, src.value, link.value, port.value, arrival_cycle, sender_estimate,
+          sender_estimate - arrival_cycle));
+    }
   }
   if (arrival_cycle <= current_) {
     throw RuntimeError(fmt::format(
@@ -70,7 +85,7 @@ void Engine::Impl::deliver(PortId port, Cycle arrival_cycle, const Vector& data,
         program_.tsp.value, port.value, arrival_cycle, current_));
   }
   auto& buffer = port_buffers_[port.index()];
-  Buffered b{arrival_cycle, data, src, link};
+  Buffered b{arrival_cycle, arrival_time_as, data, src, link};
   // Arrival order; equal arrivals keep delivery order (the transport's canonical order).
   const auto at = std::upper_bound(buffer.begin(), buffer.end(), arrival_cycle,
                                    [](Cycle a, const Buffered& x) { return a < x.arrival; });
@@ -78,6 +93,18 @@ void Engine::Impl::deliver(PortId port, Cycle arrival_cycle, const Vector& data,
   ++delivered_;
   // An arrival is activity of this chip (docs/network.md: the run's final cycle covers it).
   final_cycle_ = std::max(final_cycle_, arrival_cycle);
+}
+
+void Engine::Impl::reconvert_arrivals(Cycle cycle) {
+  for (auto& buffer : port_buffers_) {
+    for (Buffered& b : buffer) {
+      if (b.arrival > cycle) {
+        b.arrival = std::max(cycle + 1, clock_.first_cycle_at_or_after(b.arrival_time_as));
+        final_cycle_ = std::max(final_cycle_, b.arrival);
+      }
+    }
+    // One link per port and vectors on a link never overtake each other: the order holds.
+  }
 }
 
 void Engine::Impl::execute_c2c(ExecItem& item, Effect* effects) {

@@ -61,7 +61,12 @@ class Engine::Impl {
   bool run_until(Cycle end_cycle);
   RunResult finish();
   std::vector<C2cSend> take_sends();
-  void deliver(PortId port, Cycle arrival_cycle, const Vector& data, TspId src, LinkId link);
+  void deliver(PortId port, Cycle arrival_cycle, const Vector& data, TspId src, LinkId link,
+               GlobalTime arrival_time_as);
+  // Drifting clocks: after a RUNTIME_DESKEW at `cycle`, the buffered vectors due after it land on
+  // the cycles the new pause gives them.
+  void reconvert_arrivals(Cycle cycle);
+  [[nodiscard]] const ChipClock& chip_clock() const { return clock_; }
   [[nodiscard]] bool idle() const { return next_cycle() == INT64_MAX; }
   [[nodiscard]] Cycle last_active_cycle() const { return final_cycle_; }
   [[nodiscard]] Cycle next_event_cycle() const { return next_cycle(); }
@@ -286,11 +291,13 @@ class Engine::Impl {
   // C2C ports: vectors delivered by the runtime, in arrival order, until a RECEIVE takes them.
   struct Buffered {
     Cycle arrival = 0;
+    GlobalTime arrival_time_as = 0;  // drifting clocks only
     Vector data;
     TspId src;
     LinkId link;
   };
   std::vector<std::deque<Buffered>> port_buffers_;
+  ChipClock clock_;
   std::vector<C2cSend> sends_;
   std::int64_t delivered_ = 0;
   std::int64_t received_ = 0;

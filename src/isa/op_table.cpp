@@ -217,7 +217,8 @@ std::vector<OpInfo> build_table() {
                      "stall the queue until the next HAC overflow"));
   ops.push_back(make(Opcode::runtime_deskew, "RUNTIME_DESKEW", Unit::c2c, kC2cQ,
                      {opd(R::cycles, "t")}, t(0, 0, 1),
-                     "delay the queue by t cycles plus the measured drift correction"));
+                     "pause the whole chip for t cycles plus the measured drift correction "
+                     "(program time stands still; docs/clocks.md)"));
   TSPEMU_ASSERT(ops.size() == static_cast<std::size_t>(kOpcodeCount), "op table incomplete");
   for (std::size_t i = 0; i < ops.size(); ++i) {
     TSPEMU_ASSERT(static_cast<std::size_t>(ops[i].opcode) == i, "op table out of opcode order");

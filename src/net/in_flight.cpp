@@ -56,6 +56,7 @@ void encode_in_flight(const InFlightVector& v, std::span<std::byte, kInFlightWir
   put_le<std::int64_t>(p + 24, v.send_cycle);
   put_le<std::int64_t>(p + 32, v.arrival_cycle);
   put_le<std::uint64_t>(p + 40, v.sequence);
+  put_le<std::int64_t>(p + 48, v.arrival_time_as);
   std::memcpy(p + kInFlightHeaderBytes, v.data.bytes.data(), kVectorBytes);
 }
 
@@ -71,6 +72,7 @@ InFlightVector decode_in_flight(std::span<const std::byte, kInFlightWireBytes> i
   v.send_cycle = get_le<std::int64_t>(p + 24);
   v.arrival_cycle = get_le<std::int64_t>(p + 32);
   v.sequence = get_le<std::uint64_t>(p + 40);
+  v.arrival_time_as = get_le<std::int64_t>(p + 48);
   std::memcpy(v.data.bytes.data(), p + kInFlightHeaderBytes, kVectorBytes);
   return v;
 }
@@ -78,7 +80,12 @@ InFlightVector decode_in_flight(std::span<const std::byte, kInFlightWireBytes> i
 void hash_in_flight(Hasher& hasher, const InFlightVector& vector) {
   std::array<std::byte, kInFlightWireBytes> wire{};
   encode_in_flight(vector, wire);
-  hasher.bytes(std::span(reinterpret_cast<const std::uint8_t*>(wire.data()), wire.size()));
+  const auto* bytes = reinterpret_cast<const std::uint8_t*>(wire.data());
+  // The 48 bytes before the arrival time, then the data: the encoding digests had before it.
+  constexpr std::size_t kTimeOffset = 48;
+  hasher.bytes(std::span(bytes, kTimeOffset));
+  hasher.bytes(std::span(bytes + kInFlightHeaderBytes, kVectorBytes));
+  if (vector.arrival_time_as != 0) hasher.bytes(std::span(bytes + kTimeOffset, 8));
 }
 
 }  // namespace tspemu

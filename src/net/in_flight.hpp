@@ -9,7 +9,7 @@
 // one direction of each link; the source TSP and port are compared last so that the order stays
 // total even on a list mixing vectors for several receivers.
 //
-// Wire encoding. A vector crosses MPI as kInFlightWireBytes raw bytes: a fixed 48-byte header
+// Wire encoding. A vector crosses MPI as kInFlightWireBytes raw bytes: a fixed 56-byte header
 // (integers little-endian, fixed width, no padding bytes left undefined) followed by the 320 data
 // bytes. The header layout is:
 //   offset  size  field
@@ -23,7 +23,8 @@
 //       24     8  send_cycle      (int64)
 //       32     8  arrival_cycle   (int64)
 //       40     8  sequence        (uint64)
-//       48   320  data
+//       48     8  arrival_time_as (int64)
+//       56   320  data
 
 #include <cstddef>
 #include <cstdint>
@@ -55,6 +56,11 @@ struct InFlightVector {
   Cycle arrival_cycle = 0;     // send_cycle + latency + jitter (net/link_model.hpp)
   std::uint64_t sequence = 0;  // per-(link, direction) send index: 0, 1, 2, ... in send order
   std::uint8_t flags = 0;      // InFlightFlag bits
+  // Drifting clocks only (clock/time_base.hpp): the arrival in global time, attoseconds; the
+  // receiver converts it to its own cycle. 0 on ideal clocks, where arrival_cycle is already the
+  // receiver's cycle. arrival_cycle stays the sender-clock estimate that orders and windows
+  // vectors.
+  std::int64_t arrival_time_as = 0;
   Vector data;
 
   friend bool operator==(const InFlightVector&, const InFlightVector&) = default;
@@ -68,8 +74,8 @@ struct InFlightVector {
 void sort_canonically(std::span<InFlightVector> vectors);
 [[nodiscard]] bool is_canonical(std::span<const InFlightVector> vectors);
 
-inline constexpr std::size_t kInFlightHeaderBytes = 48;
-inline constexpr std::size_t kInFlightWireBytes = kInFlightHeaderBytes + kVectorBytes;  // 368
+inline constexpr std::size_t kInFlightHeaderBytes = 56;
+inline constexpr std::size_t kInFlightWireBytes = kInFlightHeaderBytes + kVectorBytes;  // 376
 
 // Writes exactly kInFlightWireBytes bytes.
 void encode_in_flight(const InFlightVector& vector, std::span<std::byte, kInFlightWireBytes> out);
@@ -77,7 +83,9 @@ void encode_in_flight(const InFlightVector& vector, std::span<std::byte, kInFlig
 // validates the fields against the network afterwards).
 [[nodiscard]] InFlightVector decode_in_flight(std::span<const std::byte, kInFlightWireBytes> in);
 
-// Feeds the vector's wire encoding to a digest: two vectors hash alike iff they are equal.
+// Feeds the vector's wire encoding to a digest: two vectors hash alike iff they are equal. The
+// arrival time is fed only when non-zero (drifting clocks), so that ideal-clock digests are the
+// ones from before it existed.
 void hash_in_flight(Hasher& hasher, const InFlightVector& vector);
 
 }  // namespace tspemu

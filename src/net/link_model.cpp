@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "common/error.hpp"
@@ -34,6 +35,10 @@ void validate_link_model_params(const LinkModelParams& p, const std::string& key
   require(p.latency_cycles <= p.latency_max_cycles, key_prefix + ".latency_max_cycles",
           fmt::format("{} cycles is below latency_cycles = {}", p.latency_max_cycles,
                       p.latency_cycles));
+  require(
+      std::isfinite(p.jitter_std_cycles) && p.jitter_std_cycles >= 0,
+      key_prefix + ".jitter_std_cycles",
+      fmt::format("{}: a standard deviation must be finite and non-negative", p.jitter_std_cycles));
   require(std::isfinite(p.bandwidth_gbps) && p.bandwidth_gbps > 0, key_prefix + ".bandwidth_gbps",
           fmt::format("{} Gb/s: bandwidth must be positive", p.bandwidth_gbps));
   require(p.bit_error_rate >= 0 && p.bit_error_rate < 1, key_prefix + ".bit_error_rate",
@@ -41,12 +46,6 @@ void validate_link_model_params(const LinkModelParams& p, const std::string& key
   require(p.uncorrectable_rate >= 0 && p.uncorrectable_rate <= 1,
           key_prefix + ".uncorrectable_rate",
           fmt::format("{}: a probability must be in [0, 1]", p.uncorrectable_rate));
-}
-
-std::uint64_t mix64(std::uint64_t x) {
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-  return x ^ (x >> 31);
 }
 
 std::uint64_t counter_random(std::uint64_t seed, LinkId link, TspId src, std::uint64_t sequence,
@@ -80,11 +79,25 @@ Cycle serialisation_cycles(double bandwidth_gbps, double clock_mhz, int wire_byt
 }
 
 Cycle jitter_cycles(const LinkModelParams& params, std::uint64_t seed, LinkId link, TspId src,
-                    std::uint64_t sequence) {
+                    std::uint64_t sequence, RandomStream stream) {
   const Cycle low = params.latency_min_cycles - params.latency_cycles;
+  if (params.jitter_std_cycles > 0) {
+    const Cycle high = params.latency_max_cycles - params.latency_cycles;
+    // Three 64-bit draws give twelve 16-bit uniforms; their sum S has mean 12 x 32767.5.
+    std::int64_t sum = 0;
+    std::uint64_t r = counter_random(seed, link, src, sequence, stream);
+    for (int word = 0; word < 3; ++word) {
+      for (int k = 0; k < 4; ++k) sum += static_cast<std::int64_t>((r >> (16 * k)) & 0xFFFFU);
+      r = mix64(r + 0x9E3779B97F4A7C15ULL);
+    }
+    // z x 65536 = S + 6 - 6 x 65536: each uniform is (u + 0.5) / 65536.
+    const double z = static_cast<double>(sum + 6 - 6 * 65536) / 65536.0;
+    const auto j = static_cast<Cycle>(std::llround(z * params.jitter_std_cycles));
+    return std::clamp(j, low, high);
+  }
   const auto range =
       static_cast<std::uint64_t>(params.latency_max_cycles - params.latency_min_cycles + 1);
-  const std::uint64_t r = counter_random(seed, link, src, sequence, RandomStream::jitter);
+  const std::uint64_t r = counter_random(seed, link, src, sequence, stream);
   // Multiply-high maps 64 random bits onto [0, range) with a bias below range / 2^64.
   const auto offset = static_cast<std::uint64_t>((static_cast<U128>(r) * range) >> 64);
   return low + static_cast<Cycle>(offset);

@@ -15,6 +15,12 @@
 //     std 2.6-2.9 cycles, so the extremes are 2.7 and 3.8 standard deviations out and rare): a
 //     uniform draw hits each end of the range once in 20 vectors, which is what tests a schedule's
 //     receive margins. The range, not the shape, is what the compiler must respect.
+//   With p.jitter_std_cycles = s > 0 the shape is the measured bell instead:
+//     jitter = clip(round_half_away(z x s), [min - latency, max - latency]),
+//     z = (U_1 + ... + U_12) - 6 with U_k uniform 16-bit fractions (Irwin-Hall: mean 0, variance
+//     1, within +-6). Integer sums and one IEEE multiplication: identical on every host. Table 2's
+//     shape (mean 216.3-217.4, std 2.6-2.9 of the echo estimate) needs s = 4 on a 209/217/228
+//     link (docs/clocks.md).
 //   FEC corrected:     with probability 1 - (1 - p.bit_error_rate)^(8 * 328), i.e. at least one
 //     wire bit of the 328-byte frame flipped. The FEC corrects it in place (data unchanged); the
 //     vector carries kFecCorrected so reports can count it.
@@ -29,6 +35,7 @@
 #include <string>
 
 #include "common/ids.hpp"
+#include "common/mix64.hpp"
 #include "net/in_flight.hpp"
 
 namespace tspemu {
@@ -43,6 +50,7 @@ struct LinkModelParams {
   Cycle latency_cycles = 217;       // nominal send-to-arrival latency
   Cycle latency_min_cycles = 209;   // smallest latency jitter can give (>= 1)
   Cycle latency_max_cycles = 228;   // largest latency jitter can give
+  double jitter_std_cycles = 0.0;   // 0: uniform jitter; > 0: clipped rounded normal (above)
   double bandwidth_gbps = 100.0;    // per direction, decimal gigabits per second
   double bit_error_rate = 0.0;      // probability that one wire bit flips, in [0, 1)
   double uncorrectable_rate = 0.0;  // probability that one vector is uncorrectable, in [0, 1]
@@ -59,11 +67,9 @@ enum class RandomStream : std::uint64_t {
   jitter = 1,
   fec_corrected = 2,
   fec_uncorrectable = 3,
-  user = 1024,  // first stream free for callers (tests and synthetic traffic use user + k)
+  hac_protocol = 4,  // HAC echoes and parent/child exchanges (clock/hac_sync.hpp)
+  user = 1024,       // first stream free for callers (tests and synthetic traffic use user + k)
 };
-
-// The SplitMix64 finaliser: a bijective 64-bit mixer.
-[[nodiscard]] std::uint64_t mix64(std::uint64_t x);
 
 // 64 random bits, a pure function of the key: the seed and each key word pass through mix64 in
 // turn. `src` names the direction of the link (the sending TSP).
@@ -77,9 +83,11 @@ enum class RandomStream : std::uint64_t {
 [[nodiscard]] Cycle serialisation_cycles(double bandwidth_gbps, double clock_mhz,
                                          int wire_bytes = kWireBytesPerVector);
 
-// Jitter of one vector, in [latency_min - latency, latency_max - latency].
+// Jitter of one vector, in [latency_min - latency, latency_max - latency]. Protocol messages (the
+// HAC's) draw from their own stream, so they never share a draw with a data vector.
 [[nodiscard]] Cycle jitter_cycles(const LinkModelParams& params, std::uint64_t seed, LinkId link,
-                                  TspId src, std::uint64_t sequence);
+                                  TspId src, std::uint64_t sequence,
+                                  RandomStream stream = RandomStream::jitter);
 
 // Probability that at least one of `bits` bits flips at `bit_error_rate`, computed with IEEE
 // multiplications only (exponentiation by squaring), so it is identical on every host.

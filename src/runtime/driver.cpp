@@ -29,6 +29,7 @@ LinkModelParams link_model_params(const Link& link) {
   params.latency_cycles = link.params.latency_cycles;
   params.latency_min_cycles = link.params.latency_min_cycles;
   params.latency_max_cycles = link.params.latency_max_cycles;
+  params.jitter_std_cycles = link.params.jitter_std_cycles;
   params.bandwidth_gbps = link.params.bandwidth_gbps;
   params.bit_error_rate = link.params.bit_error_rate;
   return params;
@@ -59,6 +60,16 @@ AlignmentResult emulate_run_alignment(const Topology& topology, std::uint64_t se
   });
 }
 
+HacSyncResult emulate_run_hac_sync(const Topology& topology, const TimeBase& time_base,
+                                   std::uint64_t seed) {
+  return emulate_hac_sync(
+      topology, time_base, [&](LinkId link, TspId from, std::uint64_t sequence) {
+        const LinkModelParams params = link_model_params(topology.link(link));
+        return params.latency_cycles +
+               jitter_cycles(params, seed, link, from, sequence, RandomStream::hac_protocol);
+      });
+}
+
 Digest128 combine_tsp_digests(std::span<const Digest128> tsp_digests) {
   Hasher h;
   h.str("tspemu-run").u64(tsp_digests.size());
@@ -78,6 +89,7 @@ RunDriver::RunDriver(const Topology& topology, const ChipConfig& chip, const Bun
   engine_options.network = true;
   engine_options.hac_period_cycles = topology.chip().hac_period_cycles;
   engine_options.program_validated = options.program_validated;
+  engine_options.time_base = options.time_base;
   engine_options.trace = options.trace;
   engine_options.stats_interval = options.stats_interval;
   engine_options.trace_begin = options.trace_begin;
@@ -216,6 +228,11 @@ DriverOutcome RunDriver::run() {
         check_against_schedule(local.tsp, send, v.sequence, far);
         v.data = send.data;
         stamp(v, transport_.layout().link(*link_id).params, options_.seed);
+        if (options_.time_base != nullptr && !options_.time_base->ideal()) {
+          // Drifting clocks: the arrival in global time, which the receiver turns into its cycle.
+          v.arrival_time_as = local.engine->clock().global_of(v.send_cycle) +
+                              options_.time_base->flight_as(v.arrival_cycle - v.send_cycle);
+        }
         hash_in_flight(local.sent_log, v);
         ++local.vectors_sent;
         ++local.port_vectors[send.port.index()];
@@ -236,7 +253,8 @@ DriverOutcome RunDriver::run() {
               "{}); inference replay from a checkpoint is not available yet",
               v.link.value, v.src.value, v.dst.value, v.sequence, v.arrival_cycle));
         }
-        locals_[i].engine->deliver(v.dst_port, v.arrival_cycle, v.data, v.src, v.link);
+        locals_[i].engine->deliver(v.dst_port, v.arrival_cycle, v.data, v.src, v.link,
+                                   v.arrival_time_as);
         ++locals_[i].vectors_received;
       }
     }

@@ -24,6 +24,8 @@
 
 #include "chip/engine.hpp"
 #include "clock/alignment.hpp"
+#include "clock/hac_sync.hpp"
+#include "clock/time_base.hpp"
 #include "common/progress.hpp"
 #include "isa/bundle.hpp"
 #include "isa/chip_config.hpp"
@@ -59,6 +61,8 @@ struct DriverOptions {
   // Hears, after every window, how far the run is (common/progress.hpp; never reaches results).
   ProgressSink progress;
   Cycle expected_cycles = 0;  // for the progress line's percentage and ETA (0: unknown)
+  // Drifting clocks (null or ideal: every cycle is the global cycle); must outlive the driver.
+  const TimeBase* time_base = nullptr;
 };
 
 // Everything one TSP reports.
@@ -102,6 +106,12 @@ inline constexpr std::uint64_t kAlignmentSequence = std::uint64_t{1} << 63;
 // kAlignmentSequence. A pure function of topology and seed: every rank computes the same result.
 // Program cycle 0 is the result's start_cycle. Throws InputError if a TSP is unreachable.
 [[nodiscard]] AlignmentResult emulate_run_alignment(const Topology& topology, std::uint64_t seed);
+
+// The HAC synchronisation of a run on drifting clocks (clock/hac_sync.hpp): echoes and exchanges
+// drawn by the link model with the run seed on RandomStream::hac_protocol, so that program vectors'
+// draws stay what they were.
+[[nodiscard]] HacSyncResult emulate_run_hac_sync(const Topology& topology,
+                                                 const TimeBase& time_base, std::uint64_t seed);
 
 class RunDriver {
  public:

@@ -64,6 +64,7 @@ DriverOptions driver_options(const RunRequest& request, const RunSetup& setup,
   }
   // A .tspb went through the bundle reader, which validated it; assembly did not.
   options.program_validated = request.program.extension() != ".tsa";
+  options.time_base = &setup.time_base;
   if (progress) {
     options.progress = std::move(progress);
     if (setup.compiled) options.expected_cycles = setup.compiled->predicted_cycles;

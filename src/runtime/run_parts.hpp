@@ -28,6 +28,10 @@ struct RunSetup {
   std::optional<CompiledGraph> compiled;  // the bundle's compiled-graph record, if it has one
   std::optional<ModelRecord> model;       // the bundle's model record (compiled from a model card)
   AlignmentResult alignment;  // initial program alignment: program cycle 0 = its start_cycle
+  // Drifting clocks (the topology's [clock] table): the oscillators, with each TSP's program
+  // start at its HAC alignment residual, and the protocol that measured it. Ideal otherwise.
+  TimeBase time_base;
+  std::optional<HacSyncResult> hac_sync;
 };
 
 // Loads and checks the request's inputs (validate_request first). Throws InputError.
@@ -97,12 +101,18 @@ struct TspRecord {
   std::vector<UnitBusy> units;
   std::vector<std::pair<std::int32_t, std::int64_t>> link_vectors_sent;  // (link, vectors)
   std::vector<OutputDigest> outputs;
+  // RUNTIME_DESKEW (chip/engine.hpp RunResult): the report's "clock" section.
+  std::int64_t runtime_deskews = 0;
+  Cycle pause_cycles = 0;
+  Cycle max_deskew_correction_cycles = 0;
+  std::int64_t late_deskews = 0;
 
   template <class Archive>
   void serialize(Archive& archive) {
     archive(tsp, digest, final_cycle, cycles, instructions, mxm_int8_macs, mxm_fp16_macs,
             sram_touched_pages, vectors_sent, vectors_received, fec_corrected, units,
-            link_vectors_sent, outputs);
+            link_vectors_sent, outputs, runtime_deskews, pause_cycles, max_deskew_correction_cycles,
+            late_deskews);
   }
 };
 

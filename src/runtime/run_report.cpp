@@ -33,6 +33,10 @@ TspRecord tsp_record(const TspOutcome& t) {
   r.vectors_sent = t.vectors_sent;
   r.vectors_received = t.vectors_received;
   r.fec_corrected = t.fec_corrected;
+  r.runtime_deskews = t.result.runtime_deskews;
+  r.pause_cycles = t.result.pause_cycles;
+  r.max_deskew_correction_cycles = t.result.max_deskew_correction_cycles;
+  r.late_deskews = t.result.late_deskews;
   for (const auto& u : t.result.units) r.units.push_back({u.name, u.instructions, u.busy_cycles});
   for (const auto& [link, vectors] : t.link_vectors) {
     r.link_vectors_sent.emplace_back(link.value, vectors);
@@ -106,6 +110,61 @@ Json alignment_to_json(const AlignmentResult& a) {
               {"start_skew_cycles", a.start_skew_cycles},
               {"start_cycle", a.start_cycle},
               {"max_arrival_latency_cycles", a.max_arrival_latency_cycles}};
+}
+
+// The report's "clock" object (drifting clocks only; docs/report.md, docs/clocks.md): the
+// oscillators, the HAC echo estimate of every link (ISCA'22 Table 2's columns), the parent/child
+// alignment's convergence and residual per TSP, and what RUNTIME_DESKEW corrected.
+Json clock_to_json(const Topology& topology, const HacSyncResult& sync,
+                   const std::vector<TspRecord>& tsps) {
+  const ClockParams& c = topology.clock();
+  Json links = Json::array();
+  for (const LinkLatencyEstimate& e : sync.links) {
+    links.push_back({{"link", e.link.value},
+                     {"a", e.a.value},
+                     {"b", e.b.value},
+                     {"iterations", e.iterations},
+                     {"min_cycles", e.min_cycles},
+                     {"mean_cycles", e.mean_cycles},
+                     {"max_cycles", e.max_cycles},
+                     {"std_cycles", e.std_cycles},
+                     {"estimate_cycles", e.estimate_cycles}});
+  }
+  Json per_tsp = Json::array();
+  Cycle pause_total = 0;
+  Cycle max_correction = 0;
+  std::int64_t late = 0;
+  for (const TspRecord& t : tsps) {
+    const auto i = static_cast<std::size_t>(t.tsp);
+    per_tsp.push_back({{"tsp", t.tsp},
+                       {"ppm", sync.ppm[i]},
+                       {"parent", sync.tree.parent[i]},
+                       {"initial_error_cycles", sync.initial_error_cycles[i]},
+                       {"exchanges", sync.exchanges[i]},
+                       {"residual_cycles", sync.residual_cycles[i]},
+                       {"runtime_deskews", t.runtime_deskews},
+                       {"pause_cycles", t.pause_cycles},
+                       {"max_deskew_correction_cycles", t.max_deskew_correction_cycles},
+                       {"late_deskews", t.late_deskews}});
+    pause_total += t.pause_cycles;
+    max_correction = std::max(max_correction, t.max_deskew_correction_cycles);
+    late += t.late_deskews;
+  }
+  return Json{
+      {"ppm_spread", c.ppm_spread},
+      {"seed", c.seed},
+      {"echo_iterations", c.echo_iterations},
+      {"alignment",
+       {{"block_exchanges", c.alignment_block_exchanges},
+        {"step_cycles", c.alignment_step_cycles},
+        {"rounds_epochs", sync.rounds},
+        {"max_exchanges", sync.max_exchanges},
+        {"max_abs_residual_cycles", sync.max_abs_residual_cycles},
+        {"residual_spread_cycles", sync.residual_spread_cycles}}},
+      {"runtime_deskew",
+       {{"pause_cycles", pause_total}, {"max_correction_cycles", max_correction}, {"late", late}}},
+      {"links", links},
+      {"tsps", per_tsp}};
 }
 
 // Sums over every TSP's entry.
@@ -196,6 +255,7 @@ void write_report(const RunRequest& request, const RunSetup& setup, const Driver
       {"alignment", alignment_to_json(setup.alignment)},
       {"digest", summary.digest.hex()},
   };
+  if (setup.hac_sync) report["clock"] = clock_to_json(*setup.topology, *setup.hac_sync, tsps);
   if (request.shuffle_seed) report["shuffle_seed"] = *request.shuffle_seed;
   if (setup.compiled) report["predicted_cycles"] = setup.compiled->predicted_cycles;
   if (summary.model) {

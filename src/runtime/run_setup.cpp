@@ -120,6 +120,13 @@ RunSetup load_run_setup(const RunRequest& request) {
   setup.alignment = emulate_run_alignment(*setup.topology, request.seed);
   TSPEMU_ASSERT(setup.alignment.start_skew_cycles == 0,
                 "initial program alignment with ideal clocks must start every TSP together");
+  // Drifting clocks: the HACs are aligned first (echo, then parent/child), and each TSP's program
+  // starts at its aligned epoch boundary, its residual skew from TSP 0's.
+  setup.time_base = TimeBase(*setup.topology);
+  if (!setup.time_base.ideal()) {
+    setup.hac_sync = emulate_run_hac_sync(*setup.topology, setup.time_base, request.seed);
+    setup.time_base.set_origins(setup.hac_sync->residual_as);
+  }
   return setup;
 }
 

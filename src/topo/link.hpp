@@ -30,6 +30,10 @@ struct LinkParams {
   Cycle latency_cycles = 217;
   Cycle latency_min_cycles = 209;
   Cycle latency_max_cycles = 228;
+  // 0: jitter uniform over [min, max] (hits each end once in 20 vectors: what tests a schedule's
+  // receive margins). > 0: a rounded normal of this standard deviation around latency_cycles,
+  // clipped to [min, max], the bell shape ISCA'22 Table 2 measured (net/link_model.hpp).
+  double jitter_std_cycles = 0.0;
   double bandwidth_gbps = 100.0;  // per direction (ISCA'22: 100 Gb/s per C2C link)
   // Raw bit-error rate before FEC. Not published; 1e-12 is the IEEE 802.3 objective for electrical
   // SerDes links, a conservative stand-in until measured.
@@ -56,8 +60,9 @@ inline constexpr double kInterRackHopNs = 722.0;
 // Limits the loader enforces (inclusive unless noted); topologies/README.md repeats them.
 inline constexpr Cycle kMinLatencyCycles = 1;
 inline constexpr Cycle kMaxLatencyCycles = 1'000'000'000;
-inline constexpr double kMaxBandwidthGbps = 1'000'000.0;  // (0, max]
-inline constexpr double kMaxBitErrorRate = 0.01;          // [0, max]
+inline constexpr double kMaxBandwidthGbps = 1'000'000.0;    // (0, max]
+inline constexpr double kMaxBitErrorRate = 0.01;            // [0, max]
+inline constexpr double kMaxJitterStdCycles = 1'000'000.0;  // [0, max]
 inline constexpr std::int64_t kMinWireBytesPerVector = 320;
 inline constexpr std::int64_t kMaxWireBytesPerVector = 4096;
 

@@ -29,9 +29,9 @@ constexpr HintReach kHints = HintReach::two_edits;
 constexpr std::int64_t kMaxId = kMaxTsps - 1;
 
 const std::vector<std::string_view>& link_param_keys() {
-  static const std::vector<std::string_view> keys{"latency_cycles",     "latency_min_cycles",
-                                                  "latency_max_cycles", "bandwidth_gbps",
-                                                  "bit_error_rate",     "wire_bytes_per_vector"};
+  static const std::vector<std::string_view> keys{
+      "latency_cycles", "latency_min_cycles",    "latency_max_cycles", "bandwidth_gbps",
+      "bit_error_rate", "wire_bytes_per_vector", "jitter_std_cycles"};
   return keys;
 }
 
@@ -110,6 +110,29 @@ ChipParams read_chip(const TomlReader& top) {
   return chip;
 }
 
+// ---- [clock]: the oscillators and the HAC alignment protocol (topo/clock_params.hpp) ----
+
+ClockParams read_clock(const TomlReader& top) {
+  ClockParams clock;
+  const toml::table* table = top.table("clock");
+  if (table == nullptr) return clock;
+  const TomlReader r(*table, "clock", "in [clock]", top.file(),
+                     {"ppm_spread", "seed", "echo_iterations", "alignment_block_exchanges",
+                      "alignment_step_cycles"},
+                     kHints);
+  clock.present = true;
+  if (auto v = r.number("ppm_spread", 0.0, false, kMaxPpmSpread)) clock.ppm_spread = *v;
+  if (auto v = r.integer("seed", 0, std::numeric_limits<std::int64_t>::max())) {
+    clock.seed = static_cast<std::uint64_t>(*v);
+  }
+  if (auto v = r.integer("echo_iterations", 1, kMaxEchoIterations)) clock.echo_iterations = *v;
+  if (auto v = r.integer("alignment_block_exchanges", 1, 4096)) {
+    clock.alignment_block_exchanges = *v;
+  }
+  if (auto v = r.integer("alignment_step_cycles", 1, 65536)) clock.alignment_step_cycles = *v;
+  return clock;
+}
+
 // ---- link parameters: [link_class.<name>] and per-link overrides ----
 
 void read_link_params(const TomlReader& r, LinkParams& p) {
@@ -124,6 +147,9 @@ void read_link_params(const TomlReader& r, LinkParams& p) {
   }
   if (auto v = r.number("bandwidth_gbps", 0.0, true, kMaxBandwidthGbps)) p.bandwidth_gbps = *v;
   if (auto v = r.number("bit_error_rate", 0.0, false, kMaxBitErrorRate)) p.bit_error_rate = *v;
+  if (auto v = r.number("jitter_std_cycles", 0.0, false, kMaxJitterStdCycles)) {
+    p.jitter_std_cycles = *v;
+  }
   if (auto v = r.integer("wire_bytes_per_vector", kMinWireBytesPerVector, kMaxWireBytesPerVector)) {
     p.wire_bytes_per_vector = *v;
   }
@@ -447,13 +473,14 @@ std::string stem_of(const std::string& file) {
 Topology load_topology_from_string(std::string_view text, const std::string& name_for_errors) {
   const std::string& file = name_for_errors;
   const toml::table root = parse_toml(text, file);
-  const TomlReader top(
-      root, "", "at the top level", file,
-      {"name", "description", "chip", "link_class", "port_plan", "generator", "tsp", "link"},
-      kHints);
+  const TomlReader top(root, "", "at the top level", file,
+                       {"name", "description", "chip", "clock", "link_class", "port_plan",
+                        "generator", "tsp", "link"},
+                       kHints);
   std::string name = top.string("name").value_or(stem_of(file));
   (void)top.string("description");  // free text; type-checked only
   ChipParams chip = read_chip(top);
+  const ClockParams clock = read_clock(top);
 
   if (const toml::table* generator = top.table("generator")) {
     for (std::string_view key : {"port_plan", "tsp", "link"}) {
@@ -472,15 +499,19 @@ Topology load_topology_from_string(std::string_view text, const std::string& nam
     }
     const LinkClassTable classes = read_link_classes(top, defaults);
     GeneratedMachine m = generate_machine(params, chip, classes);
-    return Topology::assemble(std::move(name), std::move(chip), classes, m.port_plan,
-                              std::move(m.tsps), std::move(m.links));
+    Topology t = Topology::assemble(std::move(name), std::move(chip), classes, m.port_plan,
+                                    std::move(m.tsps), std::move(m.links));
+    t.set_clock(clock);
+    return t;
   }
   const LinkClassTable classes = read_link_classes(top, default_link_classes());
   const std::optional<PortPlan> plan = read_port_plan(top, chip);
   std::vector<TspInfo> tsps = read_tsps(top);
   std::vector<Link> links = read_links(top, chip, classes, plan, tsps.size());
-  return Topology::assemble(std::move(name), std::move(chip), classes, plan, std::move(tsps),
-                            std::move(links));
+  Topology t = Topology::assemble(std::move(name), std::move(chip), classes, plan, std::move(tsps),
+                                  std::move(links));
+  t.set_clock(clock);
+  return t;
 }
 
 Topology load_topology(const std::filesystem::path& path) {

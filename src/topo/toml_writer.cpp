@@ -27,6 +27,9 @@ void append_link_params(std::string& out, const LinkParams& p, const LinkParams*
   if (differs(&LinkParams::latency_max_cycles)) {
     out += fmt::format("latency_max_cycles = {}\n", p.latency_max_cycles);
   }
+  if (differs(&LinkParams::jitter_std_cycles)) {
+    out += fmt::format("jitter_std_cycles = {}\n", toml_float(p.jitter_std_cycles));
+  }
   if (differs(&LinkParams::bandwidth_gbps)) {
     out += fmt::format("bandwidth_gbps = {}\n", toml_float(p.bandwidth_gbps));
   }
@@ -59,6 +62,13 @@ std::string topology_to_toml(const Topology& topology) {
     if (o.skew_cycles) out += fmt::format("skew_cycles = {}\n", *o.skew_cycles);
     if (o.func_delay_cycles) out += fmt::format("func_delay_cycles = {}\n", *o.func_delay_cycles);
     if (o.occupancy_cycles) out += fmt::format("occupancy_cycles = {}\n", *o.occupancy_cycles);
+  }
+  if (const ClockParams& c = topology.clock(); c.present) {
+    out += fmt::format(
+        "\n[clock]\nppm_spread = {}\nseed = {}\necho_iterations = {}\n"
+        "alignment_block_exchanges = {}\nalignment_step_cycles = {}\n",
+        toml_float(c.ppm_spread), c.seed, c.echo_iterations, c.alignment_block_exchanges,
+        c.alignment_step_cycles);
   }
   for (LinkClass cls : kLinkClasses) {
     out += fmt::format("\n[link_class.{}]\n", link_class_name(cls));

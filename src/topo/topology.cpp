@@ -18,6 +18,8 @@ void hash_link_params(Hasher& h, const LinkParams& p) {
   h.i64(p.latency_cycles).i64(p.latency_min_cycles).i64(p.latency_max_cycles);
   h.u64(float_bits(p.bandwidth_gbps)).u64(float_bits(p.bit_error_rate));
   h.i64(p.wire_bytes_per_vector);
+  // Hashed only when set, so that every digest from before the bell-shaped jitter still holds.
+  if (p.jitter_std_cycles != 0.0) h.str("jitter_std").u64(float_bits(p.jitter_std_cycles));
 }
 
 Digest128 compute_digest(const ChipParams& chip, const std::optional<PortPlan>& plan,

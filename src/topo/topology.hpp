@@ -17,6 +17,7 @@
 #include "common/digest.hpp"
 #include "common/ids.hpp"
 #include "topo/chip_params.hpp"
+#include "topo/clock_params.hpp"
 #include "topo/link.hpp"
 
 namespace tspemu {
@@ -65,6 +66,9 @@ class Topology {
   // The file's `name` key, or its file name without extension. Not part of the digest.
   [[nodiscard]] const std::string& name() const { return name_; }
   [[nodiscard]] const ChipParams& chip() const { return chip_; }
+  // The [clock] table (not in the digest: topo/clock_params.hpp says why).
+  [[nodiscard]] const ClockParams& clock() const { return clock_; }
+  void set_clock(const ClockParams& clock) { clock_ = clock; }
   // Class defaults after [link_class.*] overrides (links already carry their resolved values).
   [[nodiscard]] const LinkClassTable& link_classes() const { return link_classes_; }
   [[nodiscard]] const std::optional<PortPlan>& port_plan() const { return port_plan_; }
@@ -97,6 +101,7 @@ class Topology {
  private:
   std::string name_;
   ChipParams chip_;
+  ClockParams clock_;
   LinkClassTable link_classes_{};
   std::optional<PortPlan> port_plan_;
   std::vector<TspInfo> tsps_;

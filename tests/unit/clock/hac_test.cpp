@@ -37,12 +37,5 @@ TEST(Hac, AlignmentCostFollowsTheIscaFormula) {
   EXPECT_EQ(alignment_cost_cycles(228, 0, 256), 0);
 }
 
-TEST(TimeBase, IdealModeIsTheIdentity) {
-  const TimeBase tb;
-  EXPECT_TRUE(tb.ideal());
-  EXPECT_EQ(tb.to_global(TspId{3}, 1234), 1234);
-  EXPECT_EQ(tb.arrival_local(TspId{0}, 100, 217, TspId{1}), 317);
-}
-
 }  // namespace
 }  // namespace tspemu

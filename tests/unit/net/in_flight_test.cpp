@@ -34,11 +34,12 @@ TEST(InFlight, WireEncodingLayout) {
   v.send_cycle = 0x1122334455667788;
   v.arrival_cycle = -2;
   v.sequence = 0xA0B0C0D0E0F00010ULL;
+  v.arrival_time_as = 0x0102030405060708;
   for (std::size_t i = 0; i < kVectorBytes; ++i) v.data[i] = static_cast<std::uint8_t>(i * 7);
   std::array<std::byte, kInFlightWireBytes> wire{};
   encode_in_flight(v, wire);
   auto byte = [&](std::size_t i) { return static_cast<unsigned>(wire[i]); };
-  EXPECT_EQ(kInFlightWireBytes, 368U);
+  EXPECT_EQ(kInFlightWireBytes, 376U);
   EXPECT_EQ(byte(0), 0x04U);  // link, little-endian
   EXPECT_EQ(byte(3), 0x01U);
   EXPECT_EQ(byte(4), 5U);
@@ -54,9 +55,11 @@ TEST(InFlight, WireEncodingLayout) {
   EXPECT_EQ(byte(39), 0xFFU);
   EXPECT_EQ(byte(40), 0x10U);
   EXPECT_EQ(byte(47), 0xA0U);
-  EXPECT_EQ(byte(48), 0U);
-  EXPECT_EQ(byte(49), 7U);
-  EXPECT_EQ(byte(367), (319U * 7U) & 0xFFU);
+  EXPECT_EQ(byte(48), 0x08U);  // arrival_time_as
+  EXPECT_EQ(byte(55), 0x01U);
+  EXPECT_EQ(byte(56), 0U);
+  EXPECT_EQ(byte(57), 7U);
+  EXPECT_EQ(byte(375), (319U * 7U) & 0xFFU);
   const std::array<std::byte, kInFlightWireBytes> copy = wire;
   EXPECT_EQ(decode_in_flight(copy), v);
 }
@@ -77,6 +80,9 @@ TEST(InFlight, HashSeesEveryField) {
   EXPECT_NE(digest(a), digest(b));
   b = a;
   b.dst_port = PortId(3);
+  EXPECT_NE(digest(a), digest(b));
+  b = a;
+  b.arrival_time_as = 5;  // drifting clocks: the global arrival time is part of the log
   EXPECT_NE(digest(a), digest(b));
 }
 

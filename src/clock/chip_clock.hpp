@@ -1,0 +1,66 @@
+#pragma once
+// One chip's clock during a run (docs/clocks.md): the map between its PROGRAM cycles (what the
+// engine counts, what the compiler scheduled) and global time.
+//
+// Program cycles advance with the chip's oscillator, except during a RUNTIME_DESKEW pause: the
+// whole chip stops issuing and nothing in flight moves (program time stands still) while its
+// oscillator runs on for t +- delta local cycles. The pause ends when the chip's HAC, which tracks
+// TSP 0's within the alignment residual, reaches the time the program expects: the cycle after
+// the RUNTIME_DESKEW at the reference time (program cycle + 1 + every pause's t so far), counted in
+// TSP 0's cycles. A fast chip therefore pauses longer than t and a slow one shorter, and after the
+// pause every chip is back at its aligned place whatever it drifted since the previous one. A chip
+// late by more than t cannot wait a negative time: it pauses 0 and stays late (counted).
+//
+// Ideal clocks make the map the identity (period = nominal, origin 0): a RUNTIME_DESKEW then
+// pauses exactly t cycles, and DESKEW releases at the next multiple of the HAC period.
+
+#include <cstdint>
+
+#include "clock/time_base.hpp"
+#include "common/ids.hpp"
+
+namespace tspemu {
+
+class ChipClock {
+ public:
+  ChipClock() = default;
+  // `base` must outlive the clock (or be null: ideal clocks, nominal period 1).
+  ChipClock(const TimeBase* base, TspId tsp, Cycle hac_period_cycles);
+
+  [[nodiscard]] bool ideal() const { return base_ == nullptr || base_->ideal(); }
+  // Global time at which program cycle `cycle` begins (cycles after the last pause).
+  [[nodiscard]] GlobalTime global_of(Cycle cycle) const;
+  // The first program cycle that begins at or after `time` (at or after the last pause).
+  [[nodiscard]] Cycle first_cycle_at_or_after(GlobalTime time) const;
+
+  // RUNTIME_DESKEW t issued at program cycle `cycle`: inserts the pause before cycle + 1 and
+  // returns its length in local cycles.
+  Cycle runtime_deskew(Cycle cycle, Cycle t);
+  // DESKEW issued at program cycle `cycle`: the program cycle at which the next HAC overflow (or
+  // this cycle, if it is one) is reached.
+  [[nodiscard]] Cycle deskew_release(Cycle cycle) const;
+
+  [[nodiscard]] Cycle pause_cycles() const { return pause_cycles_; }           // local cycles
+  [[nodiscard]] Cycle nominal_pause_cycles() const { return nominal_pause_; }  // sum of t
+  [[nodiscard]] std::int64_t runtime_deskews() const { return runtime_deskews_; }
+  [[nodiscard]] std::int64_t late_deskews() const { return late_deskews_; }
+  // The largest |pause - t| so far: the drift a RUNTIME_DESKEW corrected, in local cycles.
+  [[nodiscard]] Cycle max_correction_cycles() const { return max_correction_; }
+
+ private:
+  const TimeBase* base_ = nullptr;
+  TspId tsp_{0};
+  Cycle hac_period_ = 256;
+  GlobalTime period_ = 1;     // this chip's cycle
+  GlobalTime reference_ = 1;  // TSP 0's cycle: the HAC reference
+  GlobalTime origin_ = 0;     // this chip's HAC residual (its program start)
+  Cycle anchor_cycle_ = 0;    // the map is anchor_time_ + (cycle - anchor_cycle_) x period_
+  GlobalTime anchor_time_ = 0;
+  Cycle pause_cycles_ = 0;
+  Cycle nominal_pause_ = 0;
+  std::int64_t runtime_deskews_ = 0;
+  std::int64_t late_deskews_ = 0;
+  Cycle max_correction_ = 0;
+};
+
+}  // namespace tspemu
