@@ -37,6 +37,7 @@
 #include "model/model_card.hpp"
 #include "model/model_record.hpp"
 #include "net/local_transport.hpp"
+#include "runtime/clock_plan.hpp"
 #include "runtime/compile_verification.hpp"
 #include "runtime/driver.hpp"
 #include "runtime/send_schedule.hpp"
@@ -53,7 +54,8 @@ struct CompileOptions {
   std::string topology;
   std::optional<std::filesystem::path> report;
   bool no_verify = false;
-  std::optional<bool> progress;                // default: when stderr is a terminal
+  bool no_runtime_deskew = false;  // drifting clocks: keep the margins, place no RUNTIME_DESKEW
+  std::optional<bool> progress;    // default: when stderr is a terminal
   std::optional<std::filesystem::path> trace;  // the verification run's timeline
   std::optional<std::string> trace_cycles;
 };
@@ -93,7 +95,12 @@ int run_compile(const CompileOptions& options) {
     graph = load_graph_from_string(text, options.input, topology,
                                    std::filesystem::path(options.input).parent_path());
   }
-  CompileOutput out = compile_graph(graph, topology, printer ? printer->sink() : ProgressSink{});
+  // Drifting clocks: the HAC alignment every run will have, and the margins and RUNTIME_DESKEWs
+  // the schedule needs for it (docs/clocks.md).
+  ClockPlan clock = plan_clock(topology);
+  if (options.no_runtime_deskew) clock.schedule.deskew_period_cycles = 0;
+  CompileOutput out =
+      compile_graph(graph, topology, printer ? printer->sink() : ProgressSink{}, clock.schedule);
   if (model) {
     out.bundle.attachments.push_back({std::string(kModelAttachment), encode_model_record(*model)});
   }
@@ -108,6 +115,7 @@ int run_compile(const CompileOptions& options) {
     say("verifying: a timing-only run of the schedule on every TSP");
     VerifyOptions verify;
     verify.program_validated = true;  // decoded (and so validated) just above
+    verify.time_base = &clock.time_base;
     if (options.trace) {
       verify.trace = true;
       std::tie(verify.trace_begin, verify.trace_end) = trace_range(true, options.trace_cycles);
@@ -174,6 +182,14 @@ int run_compile(const CompileOptions& options) {
                          {"pipeline_stages", model->pipeline_stages},
                          {"parameters", model->parameters}};
     }
+    if (clock.sync) {
+      report["clock"] = {{"receive_margin_cycles", clock.schedule.receive_margin_cycles},
+                         {"deskew_period_cycles", clock.schedule.deskew_period_cycles},
+                         {"deskew_t_cycles", clock.schedule.deskew_t_cycles},
+                         {"runtime_deskews", out.stats.runtime_deskews},
+                         {"ppm_spread_measured", clock.ppm_spread_measured},
+                         {"residual_spread_cycles", clock.sync->residual_spread_cycles}};
+    }
     report["ops"] = ops;
     // Wall-clock times describe the compiler, never the program: they do not enter the bundle.
     report["compile_ms"] = ms(started, lowered);
@@ -188,6 +204,19 @@ int run_compile(const CompileOptions& options) {
              format_bytes(static_cast<std::uint64_t>(out.stats.sram_peak_bytes)),
              format_bytes(static_cast<std::uint64_t>(out.stats.sram_bytes_per_tsp)));
   fmt::print("predicted cycles: {}\n", out.stats.predicted_cycles);
+  if (clock.sync) {
+    const std::string deskews =
+        clock.schedule.deskew_period_cycles > 0
+            ? fmt::format("RUNTIME_DESKEW {} every {} cycles ({} placed)",
+                          clock.schedule.deskew_t_cycles, clock.schedule.deskew_period_cycles,
+                          out.stats.runtime_deskews)
+            : std::string("no RUNTIME_DESKEW");
+    fmt::print(
+        "drifting clocks: receive margin {} cycles, {}; oscillators {:.1f} ppm apart, HAC "
+        "residuals {:.2f} cycles apart\n",
+        clock.schedule.receive_margin_cycles, deskews, clock.ppm_spread_measured,
+        clock.sync->residual_spread_cycles);
+  }
   return kExitOk;
 }
 
@@ -203,6 +232,9 @@ void add_compile_command(CLI::App& app, CommandTable& table) {
   add_path_option(sub, "--report", options->report, "Compile report (JSON) to write");
   sub->add_flag("--no-verify", options->no_verify,
                 "Skip the verification run (the bundle is still checked when it runs)");
+  sub->add_flag("--no-runtime-deskew", options->no_runtime_deskew,
+                "Drifting clocks ([clock] table): keep the receive margins but insert no "
+                "RUNTIME_DESKEW (shows what the deskews prevent; docs/clocks.md)");
   add_path_option(sub, "--trace", options->trace,
                   "Write the verification run's timeline as a Chrome/Perfetto trace (JSON; "
                   "docs/report.md, \"Traces\")");

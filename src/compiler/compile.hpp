@@ -38,6 +38,7 @@ struct CompileStats {
   std::int64_t abc_plane_cycles = 0;  // sum over ABCs of the MXM planes each keeps busy
   std::int64_t mxm_planes = 0;        // planes per TSP (for utilisation)
   std::int64_t tsps_used = 0;
+  std::int64_t runtime_deskews = 0;  // inserted for drifting clocks, over all TSPs
   // The most SRAM any one TSP has allocated at once (rows released by dead tensors are reused),
   // and that TSP's capacity.
   std::int64_t sram_peak_bytes = 0;
@@ -47,6 +48,16 @@ struct CompileStats {
   // op fused into its consumer (its work is the consumer's).
   std::vector<Cycle> op_start_cycles;
   std::vector<Cycle> op_finish_cycles;
+};
+
+// Drifting clocks (docs/clocks.md, "How often to deskew"): what the schedule must absorb. The
+// runtime derives it from the topology's [clock] table (runtime/clock_plan.hpp); all zero for ideal
+// clocks, which changes nothing.
+struct ClockSchedule {
+  Cycle receive_margin_cycles = 0;  // every RECEIVE waits this long beyond the worst latency
+  Cycle deskew_period_cycles = 0;   // a RUNTIME_DESKEW on every TSP at each multiple (0: none)
+  Cycle deskew_t_cycles = 0;        // its t: at least the largest drift it corrects
+  friend bool operator==(const ClockSchedule&, const ClockSchedule&) = default;
 };
 
 struct CompileOutput {
@@ -59,7 +70,9 @@ struct CompileOutput {
 // onto the chip yet is a ScheduleError located at the op ("op[4] (reduce 'z'): reduce along the
 // last axis ... is not supported by the lowering"); running out of SRAM likewise.
 // `progress` (optional) hears the phases of a long compile (common/progress.hpp).
+// `clock` (optional): receive margins and RUNTIME_DESKEWs for drifting clocks.
 [[nodiscard]] CompileOutput compile_graph(const Graph& graph, const Topology& topology,
-                                          const ProgressSink& progress = {});
+                                          const ProgressSink& progress = {},
+                                          const ClockSchedule& clock = {});
 
 }  // namespace tspemu

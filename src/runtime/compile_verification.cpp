@@ -39,6 +39,7 @@ VerifiedRun verify_compiled_bundle(const CompileOutput& out, const Topology& top
   driver_options.trace = options.trace;
   driver_options.trace_begin = options.trace_begin;
   driver_options.trace_end = options.trace_end;
+  driver_options.time_base = options.time_base;
   VerifiedRun verified;
   try {
     RunDriver driver(topology, chip, out.bundle, transport, driver_options);

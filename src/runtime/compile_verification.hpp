@@ -11,6 +11,7 @@
 
 #include <vector>
 
+#include "clock/time_base.hpp"
 #include "compiler/compile.hpp"
 #include "compiler/reference_eval.hpp"
 #include "runtime/driver.hpp"
@@ -25,6 +26,8 @@ struct VerifyOptions {
   bool trace = false;  // DriverOptions::trace and its range
   Cycle trace_begin = 0;
   Cycle trace_end = Cycle{1} << 62;
+  // Drifting clocks (runtime/clock_plan.hpp): verify on them, as every run will be. Null: ideal.
+  const TimeBase* time_base = nullptr;
 };
 
 struct VerifiedRun {

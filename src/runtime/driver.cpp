@@ -60,8 +60,8 @@ AlignmentResult emulate_run_alignment(const Topology& topology, std::uint64_t se
   });
 }
 
-HacSyncResult emulate_run_hac_sync(const Topology& topology, const TimeBase& time_base,
-                                   std::uint64_t seed) {
+HacSyncResult emulate_run_hac_sync(const Topology& topology, const TimeBase& time_base) {
+  const std::uint64_t seed = topology.clock().seed;
   return emulate_hac_sync(
       topology, time_base, [&](LinkId link, TspId from, std::uint64_t sequence) {
         const LinkModelParams params = link_model_params(topology.link(link));

@@ -107,11 +107,12 @@ inline constexpr std::uint64_t kAlignmentSequence = std::uint64_t{1} << 63;
 // Program cycle 0 is the result's start_cycle. Throws InputError if a TSP is unreachable.
 [[nodiscard]] AlignmentResult emulate_run_alignment(const Topology& topology, std::uint64_t seed);
 
-// The HAC synchronisation of a run on drifting clocks (clock/hac_sync.hpp): echoes and exchanges
-// drawn by the link model with the run seed on RandomStream::hac_protocol, so that program vectors'
-// draws stay what they were.
+// The HAC synchronisation of a machine with drifting clocks (clock/hac_sync.hpp): echoes and
+// exchanges drawn by the link model with the [clock] seed on RandomStream::hac_protocol (never a
+// program vector's draw), so it is a pure function of the topology: the compiler plans margins
+// with the residuals every run will have (runtime/clock_plan.hpp).
 [[nodiscard]] HacSyncResult emulate_run_hac_sync(const Topology& topology,
-                                                 const TimeBase& time_base, std::uint64_t seed);
+                                                 const TimeBase& time_base);
 
 class RunDriver {
  public:

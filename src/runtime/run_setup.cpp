@@ -7,6 +7,7 @@
 
 #include "common/error.hpp"
 #include "common/output_file.hpp"
+#include "runtime/clock_plan.hpp"
 #include "runtime/program_source.hpp"
 #include "runtime/run_parts.hpp"
 #include "runtime/trace.hpp"
@@ -122,11 +123,9 @@ RunSetup load_run_setup(const RunRequest& request) {
                 "initial program alignment with ideal clocks must start every TSP together");
   // Drifting clocks: the HACs are aligned first (echo, then parent/child), and each TSP's program
   // starts at its aligned epoch boundary, its residual skew from TSP 0's.
-  setup.time_base = TimeBase(*setup.topology);
-  if (!setup.time_base.ideal()) {
-    setup.hac_sync = emulate_run_hac_sync(*setup.topology, setup.time_base, request.seed);
-    setup.time_base.set_origins(setup.hac_sync->residual_as);
-  }
+  ClockPlan plan = plan_clock(*setup.topology);
+  setup.time_base = std::move(plan.time_base);
+  setup.hac_sync = std::move(plan.sync);
   return setup;
 }
 

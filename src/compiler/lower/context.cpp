@@ -96,9 +96,11 @@ std::span<std::uint8_t> literal_row(TspSchedule& s, const VectorLoc& loc) {
   return {seg.init.bytes.data() + static_cast<std::size_t>(loc.segment_row) * row_bytes, row_bytes};
 }
 
-Lowering::Lowering(const Graph& graph, const Topology& topology, ProgressSink progress)
+Lowering::Lowering(const Graph& graph, const Topology& topology, ProgressSink progress,
+                   ClockSchedule clock)
     : graph_(graph),
       progress_(std::move(progress)),
+      clock_(clock),
       topology_(topology),
       config_(chip_config_from_params(topology.chip())) {
   if (config_.shape.lanes() != kLanes) {
@@ -417,6 +419,7 @@ CompileOutput Lowering::run() {
   }
   current_op_ = -1;
   for (auto& [id, s] : schedules_) s->set_current_op(-1);
+  const std::int64_t deskews = insert_runtime_deskews();
   progress([] { return std::string("writing the programs and the send schedule"); });
   declare_outputs();
   CompileOutput out;
@@ -489,6 +492,7 @@ CompileOutput Lowering::run() {
   out.stats.vectors_sent = static_cast<std::int64_t>(send_rows_.size());
   out.stats.mxm_planes = config_.shape.mxm_planes;
   out.stats.tsps_used = static_cast<std::int64_t>(schedules_.size());
+  out.stats.runtime_deskews = deskews;
   out.stats.op_finish_cycles = op_finish_;
   out.stats.op_start_cycles = op_start_;
   out.stats.sram_bytes_per_tsp =

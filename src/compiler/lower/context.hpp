@@ -69,7 +69,8 @@ struct PlaneRef {
 
 class Lowering {
  public:
-  Lowering(const Graph& graph, const Topology& topology, ProgressSink progress = {});
+  Lowering(const Graph& graph, const Topology& topology, ProgressSink progress = {},
+           ClockSchedule clock = {});
 
   CompileOutput run();
 
@@ -88,6 +89,9 @@ class Lowering {
     return *per[position];
   }
   [[noreturn]] void unsupported(const Op& op, const std::string& what) const;
+  // Drifting clocks: a RUNTIME_DESKEW on every TSP with a program at each multiple of the deskew
+  // period, all in the same cycle (lower/deskew.cpp). Returns how many it placed.
+  std::int64_t insert_runtime_deskews();
 
   // Rows for a tensor of `shape`, striped over kStripeGroups slice groups (a graph output's rows
   // are always pinned: see RowUse).
@@ -229,6 +233,7 @@ class Lowering {
 
   const Graph& graph_;
   ProgressSink progress_;         // phases of a long compile; never reaches the output
+  ClockSchedule clock_;           // drifting clocks: receive margin and RUNTIME_DESKEWs
   std::int32_t current_op_ = -1;  // the graph op being lowered (tags its instructions)
   const Topology& topology_;
   ChipConfig config_;

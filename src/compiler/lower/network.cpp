@@ -113,9 +113,13 @@ Cycle Lowering::transfer(const PlaneRef& source, TspId dst_tsp, const VectorLoc&
       // vector may arrive (at the link's shortest latency) only after the RECEIVE of the one that
       // many places ahead of it on that port. Without it, RECEIVEs that slip behind busy queues
       // let a long transfer overflow the port (a pipeline hand-off of [16, 512] fp32 did).
+      // On drifting clocks the receiver's cycles may run ahead of the sender's by the receive
+      // margin, and a RUNTIME_DESKEW pause in flight moves the arrival earlier by its t.
       const auto& receives = port_receives_[{b.value, dst_port.value}];
       if (receives.size() >= static_cast<std::size_t>(kC2cPortBufferVectors)) {
-        earliest = std::max(earliest, receives.front() - l.params.latency_min_cycles + 1);
+        const Cycle shortest =
+            l.params.latency_min_cycles - clock_.receive_margin_cycles - clock_.deskew_t_cycles;
+        earliest = std::max(earliest, receives.front() - shortest + 1);
       }
       const int value =
           cb.value(cb.direction_from(here, port_pos), 1, t_send.skew_cycles, port_pos);
@@ -150,8 +154,10 @@ Cycle Lowering::transfer(const PlaneRef& source, TspId dst_tsp, const VectorLoc&
       const int port_pos = queue_position(port_queue, config_.shape);
       const OpTiming& t_recv = sb.config().timing.get(Opcode::receive, DType::none);
       Cycle& last = last_receive_[{b.value, dst_port.value}];
-      const Cycle earliest =
-          std::max(send_cycle + l.params.latency_max_cycles - t_recv.skew_cycles, last + 1);
+      // The receive margin absorbs the clocks' skew on a drifting machine (0 on ideal clocks).
+      const Cycle earliest = std::max(send_cycle + l.params.latency_max_cycles +
+                                          clock_.receive_margin_cycles - t_recv.skew_cycles,
+                                      last + 1);
       const Cycle write_offset = t_recv.skew_cycles + t_recv.func_delay_cycles;
       // Only the target plane's slice is written.
       VectorLoc one = target;
