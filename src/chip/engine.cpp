@@ -71,6 +71,7 @@ Footprint footprint(const Instruction& instr) {
       return {16, 16};
     case Opcode::send:
     case Opcode::receive:
+    case Opcode::sac:
       return {1, 1};
     default:
       break;
@@ -807,8 +808,10 @@ RunResult Engine::Impl::finish() {
   //   u64(number of outputs); per output in declaration order: str(name), u64(size), bytes
   //   u64(touched pages); per page in ascending (slice, page) order, slices numbered W0..W(M-1)
   //     then E0..E(M-1): u64(slice), u64(page), the page's 16 x 320 bytes (rows ascending)
-  //   u64(kOpcodeCount); per opcode in enum order: u64(issued count, REPEATs expanded)
-  // (str = u64 length + bytes; u64 little-endian.)
+  //   u64(opcodes up to RUNTIME_DESKEW); per such opcode in enum order: u64(issued count, REPEATs
+  //     expanded); then per later opcode (SAC) that issued anything: u64(opcode), u64(count)
+  // (str = u64 length + bytes; u64 little-endian.) Opcodes added after the format was fixed are
+  // hashed only when used, so a program that does not use them keeps its digest.
   Hasher h;
   h.str("tspemu.chip.v1");
   h.u64(result.outputs.size());
@@ -823,8 +826,16 @@ RunResult Engine::Impl::finish() {
     h.u64(static_cast<std::uint64_t>(page));
     h.bytes(bytes);
   });
-  h.u64(kOpcodeCount);
-  for (std::int64_t count : result.instructions_by_opcode) h.i64(count);
+  constexpr auto kHashedOpcodes = static_cast<std::size_t>(Opcode::runtime_deskew) + 1;
+  h.u64(kHashedOpcodes);
+  for (std::size_t i = 0; i < result.instructions_by_opcode.size(); ++i) {
+    const std::int64_t count = result.instructions_by_opcode[i];
+    if (i < kHashedOpcodes) {
+      h.i64(count);
+    } else if (count != 0) {
+      h.u64(i).i64(count);
+    }
+  }
   result.digest = h.finish();
   return result;
 }

@@ -122,6 +122,15 @@ void Engine::Impl::execute_c2c(ExecItem& item, Effect* effects) {
       vec(item, 0) = vectors_[static_cast<std::size_t>(item.address)];  // taken at issue
       emit_streams(item, effects, ops[0].stream, 1, position, 0);
       return;
+    case Opcode::sac: {
+      // The SAC at the issue cycle, little-endian in lanes 0..7; the other lanes 0.
+      Vector& v = vec(item, 0);
+      v = Vector{};
+      const auto sac = static_cast<std::uint64_t>(clock_.sac(item.issue));
+      for (std::size_t b = 0; b < 8; ++b) v[b] = static_cast<std::uint8_t>(sac >> (8 * b));
+      emit_streams(item, effects, ops[0].stream, 1, position, 0);
+      return;
+    }
     default:
       TSPEMU_ASSERT(false, "C2C op without an execution rule");
   }

@@ -40,6 +40,15 @@ void print_summary(const RunSummary& s, bool quiet) {
           static_cast<long long>(s.alignment.formula_cost_cycles),
           static_cast<long long>(s.alignment.start_skew_cycles));
     }
+    if (s.clocks) {
+      const auto& c = *s.clocks;
+      std::printf(
+          "clocks: +-%g ppm; HACs aligned in %lld epochs, residuals %.2f cycles apart; %lld "
+          "RUNTIME_DESKEW paused %lld cycles (largest correction %lld, %lld late)\n",
+          c.ppm_spread, static_cast<long long>(c.rounds_epochs), c.residual_spread_cycles,
+          static_cast<long long>(c.runtime_deskews), static_cast<long long>(c.pause_cycles),
+          static_cast<long long>(c.max_correction_cycles), static_cast<long long>(c.late_deskews));
+    }
     std::printf("windows: %lld of %lld cycles (%lld skipped); vectors on links: %lld\n",
                 static_cast<long long>(s.windows), static_cast<long long>(s.window_cycles),
                 static_cast<long long>(s.windows_skipped), static_cast<long long>(s.vectors_sent));

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "clock/hac.hpp"
 #include "common/error.hpp"
 
 namespace tspemu {
@@ -42,6 +43,17 @@ Cycle ChipClock::runtime_deskew(Cycle cycle, Cycle t) {
   pause_cycles_ += pause;
   nominal_pause_ += t;
   return pause;
+}
+
+std::int64_t ChipClock::hac_epoch(Cycle cycle) const {
+  const GlobalTime epoch = checked_time(hac_period_, reference_, 0);
+  const GlobalTime since = global_of(cycle) - origin_;
+  return since >= 0 ? since / epoch : -((-since + epoch - 1) / epoch);
+}
+
+std::int64_t ChipClock::sac(Cycle cycle) const {
+  const std::int64_t e = hac_epoch(cycle);
+  return e >= 0 ? e / kSacPeriodEpochs : -((-e + kSacPeriodEpochs - 1) / kSacPeriodEpochs);
 }
 
 Cycle ChipClock::deskew_release(Cycle cycle) const {

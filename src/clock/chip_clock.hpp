@@ -40,6 +40,12 @@ class ChipClock {
   // this cycle, if it is one) is reached.
   [[nodiscard]] Cycle deskew_release(Cycle cycle) const;
 
+  // The aligned HAC's epoch count at program cycle `cycle` (TSP 0's epochs since its program
+  // start, shifted by this chip's residual; pauses included), and the SAC derived from it
+  // (clock/hac.hpp kSacPeriodEpochs): the same on every chip at the same global time.
+  [[nodiscard]] std::int64_t hac_epoch(Cycle cycle) const;
+  [[nodiscard]] std::int64_t sac(Cycle cycle) const;
+
   [[nodiscard]] Cycle pause_cycles() const { return pause_cycles_; }           // local cycles
   [[nodiscard]] Cycle nominal_pause_cycles() const { return nominal_pause_; }  // sum of t
   [[nodiscard]] std::int64_t runtime_deskews() const { return runtime_deskews_; }

@@ -52,7 +52,9 @@ class HacCounter {
 };
 
 // The SAC ticks once per `sac_divider` HAC epochs; software reads it to agree on coarse time
-// (US10824188). Value at a local cycle on an aligned chip.
+// (US10824188). Value at a local cycle on an aligned chip. The SAC instruction reads it with
+// kSacPeriodEpochs (tspemu's choice: the published material gives no period).
+inline constexpr Cycle kSacPeriodEpochs = 16;
 [[nodiscard]] inline Cycle sac_value(const HacCounter& hac, Cycle local, Cycle sac_divider_epochs) {
   TSPEMU_ASSERT(sac_divider_epochs > 0, "SAC divider must be positive");
   const Cycle e = hac.epoch(local);

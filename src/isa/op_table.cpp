@@ -219,6 +219,9 @@ std::vector<OpInfo> build_table() {
                      {opd(R::cycles, "t")}, t(0, 0, 1),
                      "pause the whole chip for t cycles plus the measured drift correction "
                      "(program time stands still; docs/clocks.md)"));
+  ops.push_back(make(Opcode::sac, "SAC", Unit::c2c, kC2cQ, {opd(R::dst, "Sd")}, t(0, 1, 1),
+                     "the software aligned counter (HAC epochs / 16 since the program's start, "
+                     "int64 in lanes 0..7) onto stream Sd"));
   TSPEMU_ASSERT(ops.size() == static_cast<std::size_t>(kOpcodeCount), "op table incomplete");
   for (std::size_t i = 0; i < ops.size(); ++i) {
     TSPEMU_ASSERT(static_cast<std::size_t>(ops[i].opcode) == i, "op table out of opcode order");

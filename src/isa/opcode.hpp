@@ -62,8 +62,9 @@ enum class Opcode : std::uint8_t {
   receive,
   deskew,
   runtime_deskew,
+  sac,  // appended: opcode numbers in bundles stay what they were
 };
-inline constexpr int kOpcodeCount = static_cast<int>(Opcode::runtime_deskew) + 1;
+inline constexpr int kOpcodeCount = static_cast<int>(Opcode::sac) + 1;
 
 // Element types of a vector op. Multi-byte types occupy 2 or 4 consecutive streams (byte planes).
 enum class DType : std::uint8_t { none, i8, u8, i16, i32, f16, f32 };

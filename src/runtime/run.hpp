@@ -134,6 +134,17 @@ struct RunSummary {
   // Bundles compiled from a model card (docs/models.md): the model and its per-token figures.
   std::optional<ModelRecord> model;
   ModelRunFigures model_figures;
+  // Drifting clocks (docs/clocks.md): the HAC alignment and what RUNTIME_DESKEW corrected.
+  struct Clocks {
+    double ppm_spread = 0;           // the [clock] table's
+    std::int64_t rounds_epochs = 0;  // parent/child alignment, tree levels one after another
+    double residual_spread_cycles = 0;
+    std::int64_t runtime_deskews = 0;  // over all TSPs
+    Cycle pause_cycles = 0;
+    Cycle max_correction_cycles = 0;
+    std::int64_t late_deskews = 0;
+  };
+  std::optional<Clocks> clocks;
 };
 
 // The result on this process. exit_code is the job's (equal on every rank); summary is there on

@@ -331,6 +331,19 @@ RunSummary finish_run(const RunRequest& request, const RunSetup& setup,
   summary.emulated_seconds = emulated_seconds;
   if (setup.compiled) summary.predicted_cycles = setup.compiled->predicted_cycles;
   summary.alignment = setup.alignment;
+  if (setup.hac_sync) {
+    RunSummary::Clocks c;
+    c.ppm_spread = topology.clock().ppm_spread;
+    c.rounds_epochs = setup.hac_sync->rounds;
+    c.residual_spread_cycles = setup.hac_sync->residual_spread_cycles;
+    for (const TspRecord& t : tsps) {
+      c.runtime_deskews += t.runtime_deskews;
+      c.pause_cycles += t.pause_cycles;
+      c.max_correction_cycles = std::max(c.max_correction_cycles, t.max_deskew_correction_cycles);
+      c.late_deskews += t.late_deskews;
+    }
+    summary.clocks = c;
+  }
   summary.windows = outcome.windows;
   summary.window_cycles = outcome.window_cycles;
   summary.windows_skipped = outcome.windows_skipped;

@@ -764,3 +764,29 @@ TEST(KokkosSession, InitialisesOnceAndTolerantOfExistingInitialisation) {
 
 }  // namespace
 }  // namespace tspemu
+
+namespace tspemu {
+namespace {
+
+// SAC (docs/clocks.md): the software aligned counter, HAC epochs / 16 since the program's start,
+// as an int64 in lanes 0..7 of the vector it puts on its stream (at the port, position 0, one cycle
+// after issue like RECEIVE; MEM_W1 at position 44 sees it 44 cycles later). No network needed.
+TEST(Engine, SacReadsEpochsOverSixteen) {
+  Builder b;
+  b.region("t", DType::i8, 3, 8, {mem_w(1)}, 0);
+  const Cycle at[] = {0, 5000, 70000};  // epochs 0, 19 and 273: SAC 0, 1 and 17
+  for (int k = 0; k < 3; ++k) {
+    b.add(c2c_queue(0), Opcode::sac, {stream(1, E)}, at[k]);
+    b.add(mem_w(1), Opcode::write, {address(k), stream(1, E)}, at[k] + 1 + 44);
+  }
+  const RunResult r = run(b);
+  ASSERT_EQ(r.outputs.size(), 1U);
+  std::vector<std::uint8_t> expected(24, 0);
+  expected[8] = 1;
+  expected[16] = 17;
+  EXPECT_EQ(r.outputs[0].bytes, expected);
+  EXPECT_EQ(r.instructions_by_opcode[static_cast<std::size_t>(Opcode::sac)], 3);
+}
+
+}  // namespace
+}  // namespace tspemu

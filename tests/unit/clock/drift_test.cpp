@@ -43,6 +43,18 @@ TEST(ChipClock, IdealClocksPauseExactlyTAndDeskewToTheNextBoundary) {
   EXPECT_EQ(clock.max_correction_cycles(), 0);
 }
 
+TEST(ChipClock, SacCountsSixteenEpochsAndSeesPauses) {
+  ChipClock clock(nullptr, TspId{0}, 256);
+  EXPECT_EQ(clock.hac_epoch(255), 0);
+  EXPECT_EQ(clock.hac_epoch(256), 1);
+  EXPECT_EQ(clock.sac(4095), 0);
+  EXPECT_EQ(clock.sac(4096), 1);
+  // A pause of 256 cycles is an epoch of the HAC that program cycles do not see.
+  (void)clock.runtime_deskew(99, 256);
+  EXPECT_EQ(clock.hac_epoch(100), 1);
+  EXPECT_EQ(clock.sac(4096 - 256), 1);
+}
+
 TEST(ChipClock, AFastChipPausesLongerAndASlowOneShorter) {
   const Topology topology = pair_with_clock("[clock]\nppm_spread = 1000\nseed = 3\n");
   TimeBase base(topology);
