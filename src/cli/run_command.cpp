@@ -69,6 +69,11 @@ void add_run_command(CLI::App& app, CommandTable& table) {
                              "1..{}: a run ends at most this many epochs after its last activity",
                              kMaxAgreementEpochs),
                  1, kMaxAgreementEpochs);
+  add_i64_option(sub, "--max-replays", args->request.max_replays,
+                 fmt::format("Replays, 0..{}, of a run whose links flagged uncorrectable errors "
+                             "(the inference is repeated with fresh FEC draws; default 3)",
+                             kMaxReplays),
+                 0, kMaxReplays);
   add_seconds_option(sub, "--watchdog", args->request.watchdog_seconds,
                      fmt::format("Seconds a rank may wait for another before the job is aborted, "
                                  "{}..{} (0: never)",

@@ -40,6 +40,12 @@ void print_summary(const RunSummary& s, bool quiet) {
           static_cast<long long>(s.alignment.formula_cost_cycles),
           static_cast<long long>(s.alignment.start_skew_cycles));
     }
+    for (const ReplayRecord& r : s.replays) {
+      std::printf("replayed: attempt %lld had %lld uncorrectable vector%s (first: %s)\n",
+                  static_cast<long long>(r.attempt + 1),
+                  static_cast<long long>(r.uncorrectable_vectors),
+                  r.uncorrectable_vectors == 1 ? "" : "s", r.first.c_str());
+    }
     if (s.clocks) {
       const auto& c = *s.clocks;
       std::printf(

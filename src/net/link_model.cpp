@@ -161,11 +161,13 @@ Transmission transmit(const LinkModelParams& params, std::uint64_t seed, LinkId 
                       .flags = fec_flags(params, seed, link, src, sequence)};
 }
 
-void stamp(InFlightVector& vector, const LinkModelParams& params, std::uint64_t seed) {
+void stamp(InFlightVector& vector, const LinkModelParams& params, std::uint64_t seed,
+           std::optional<std::uint64_t> fec_seed) {
   const Transmission t =
       transmit(params, seed, vector.link, vector.src, vector.sequence, vector.send_cycle);
   vector.arrival_cycle = t.arrival_cycle;
-  vector.flags = t.flags;
+  vector.flags =
+      fec_seed ? fec_flags(params, *fec_seed, vector.link, vector.src, vector.sequence) : t.flags;
 }
 
 }  // namespace tspemu

@@ -32,6 +32,7 @@
 // latency is measured send-to-arrival of a whole vector).
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "common/ids.hpp"
@@ -110,6 +111,9 @@ struct Transmission {
                                     TspId src, std::uint64_t sequence, Cycle send_cycle);
 
 // Fills vector.arrival_cycle and vector.flags from its link, src, sequence and send_cycle.
-void stamp(InFlightVector& vector, const LinkModelParams& params, std::uint64_t seed);
+// `fec_seed` keys the FEC events (default: `seed`): a replayed attempt draws its error events anew
+// while every vector keeps its latency (docs/network.md, "Replay").
+void stamp(InFlightVector& vector, const LinkModelParams& params, std::uint64_t seed,
+           std::optional<std::uint64_t> fec_seed = std::nullopt);
 
 }  // namespace tspemu

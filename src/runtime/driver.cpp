@@ -16,6 +16,8 @@ struct RunDriver::Local {
   std::int64_t vectors_sent = 0;
   std::int64_t vectors_received = 0;
   std::int64_t fec_corrected = 0;
+  std::int64_t fec_uncorrectable = 0;
+  std::string first_uncorrectable;  // what the replay report names
   // Vectors sent per C2C port: a TSP's own ports, not every link of the machine (which would make
   // a run's memory quadratic in TSPs).
   std::vector<std::int64_t> port_vectors;
@@ -32,6 +34,7 @@ LinkModelParams link_model_params(const Link& link) {
   params.jitter_std_cycles = link.params.jitter_std_cycles;
   params.bandwidth_gbps = link.params.bandwidth_gbps;
   params.bit_error_rate = link.params.bit_error_rate;
+  params.uncorrectable_rate = link.params.uncorrectable_rate;
   return params;
 }
 
@@ -68,6 +71,10 @@ HacSyncResult emulate_run_hac_sync(const Topology& topology, const TimeBase& tim
         return params.latency_cycles +
                jitter_cycles(params, seed, link, from, sequence, RandomStream::hac_protocol);
       });
+}
+
+std::uint64_t replay_fec_seed(std::uint64_t seed, std::int64_t attempt) {
+  return mix64(mix64(seed ^ 0x7265706C6179ULL) + static_cast<std::uint64_t>(attempt));
 }
 
 Digest128 combine_tsp_digests(std::span<const Digest128> tsp_digests) {
@@ -108,7 +115,8 @@ RunDriver::RunDriver(const Topology& topology, const ChipConfig& chip, const Bun
       empty_programs_.push_back(std::move(empty));
     }
     locals_.push_back(
-        Local{tsp, std::make_unique<Engine>(*program, chip, engine_options), Hasher{}, 0, 0, 0,
+        Local{tsp, std::make_unique<Engine>(*program, chip, engine_options), Hasher{}, 0, 0, 0, 0,
+              std::string(),
               std::vector<std::int64_t>(static_cast<std::size_t>(topology.chip().c2c_ports), 0)});
   }
   // Elide empty exchange messages (net/exchange_plan.hpp) when the bundle's send schedule is the
@@ -227,7 +235,11 @@ DriverOutcome RunDriver::run() {
         v.sequence = link_sequence_[direction][link_id->index()]++;
         check_against_schedule(local.tsp, send, v.sequence, far);
         v.data = send.data;
-        stamp(v, transport_.layout().link(*link_id).params, options_.seed);
+        // A replayed attempt draws its FEC events anew; every latency stays what it was.
+        stamp(v, transport_.layout().link(*link_id).params, options_.seed,
+              options_.attempt == 0
+                  ? std::nullopt
+                  : std::optional<std::uint64_t>(replay_fec_seed(options_.seed, options_.attempt)));
         if (options_.time_base != nullptr && !options_.time_base->ideal()) {
           // Drifting clocks: the arrival in global time, which the receiver turns into its cycle.
           v.arrival_time_as = local.engine->clock().global_of(v.send_cycle) +
@@ -248,10 +260,14 @@ DriverOutcome RunDriver::run() {
       for (const InFlightVector& v : incoming[i]) {
         if (v.flags & kFecCorrected) ++locals_[i].fec_corrected;
         if (v.flags & kFecUncorrectable) {
-          throw RuntimeError(fmt::format(
-              "uncorrectable bit errors on link {} (TSP {} -> TSP {}, vector {} arriving at cycle "
-              "{}); inference replay from a checkpoint is not available yet",
-              v.link.value, v.src.value, v.dst.value, v.sequence, v.arrival_cycle));
+          // The FEC flagged the vector: this attempt's results must not be used. The emulation
+          // still delivers its (intact) data so that the attempt runs to its end in lockstep on
+          // every rank; the run command then replays (runtime/run.hpp, RunRequest::max_replays).
+          if (locals_[i].fec_uncorrectable++ == 0) {
+            locals_[i].first_uncorrectable =
+                fmt::format("link {} (TSP {} -> TSP {}), vector {} arriving at cycle {}",
+                            v.link.value, v.src.value, v.dst.value, v.sequence, v.arrival_cycle);
+          }
         }
         locals_[i].engine->deliver(v.dst_port, v.arrival_cycle, v.data, v.src, v.link,
                                    v.arrival_time_as);
@@ -326,6 +342,8 @@ DriverOutcome RunDriver::run() {
     t.vectors_sent = local.vectors_sent;
     t.vectors_received = local.vectors_received;
     t.fec_corrected = local.fec_corrected;
+    t.fec_uncorrectable = local.fec_uncorrectable;
+    t.first_uncorrectable = local.first_uncorrectable;
     t.sent_log = local.sent_log.finish();
     Hasher h;
     h.digest(t.result.digest).digest(t.sent_log);

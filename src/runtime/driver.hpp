@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "chip/engine.hpp"
@@ -63,7 +64,13 @@ struct DriverOptions {
   Cycle expected_cycles = 0;  // for the progress line's percentage and ETA (0: unknown)
   // Drifting clocks (null or ideal: every cycle is the global cycle); must outlive the driver.
   const TimeBase* time_base = nullptr;
+  // Replay attempt (0: the first run): attempt k > 0 draws FEC events with replay_fec_seed.
+  std::int64_t attempt = 0;
 };
+
+// The seed of replay attempt `attempt`'s FEC draws: a fresh draw per attempt, a pure function of
+// the run seed.
+[[nodiscard]] std::uint64_t replay_fec_seed(std::uint64_t seed, std::int64_t attempt);
 
 // Everything one TSP reports.
 struct TspOutcome {
@@ -72,6 +79,9 @@ struct TspOutcome {
   std::int64_t vectors_sent = 0;
   std::int64_t vectors_received = 0;
   std::int64_t fec_corrected = 0;
+  // Vectors the FEC flagged uncorrectable (this attempt must be replayed), and the first of them.
+  std::int64_t fec_uncorrectable = 0;
+  std::string first_uncorrectable;
   Digest128 sent_log;  // digest of every vector it put on a link, in send order
   Digest128 digest;    // the TSP's digest: engine digest + sent log (docs/design.md section 9)
   // Vectors it sent per link, for the links it sent on, ascending link id.
@@ -80,10 +90,19 @@ struct TspOutcome {
   std::map<std::pair<std::int64_t, std::int32_t>, std::int64_t> interval_link_vectors;
 };
 
+// One attempt the run discarded because the FEC flagged vectors it could not correct.
+struct ReplayRecord {
+  std::int64_t attempt = 0;
+  std::int64_t uncorrectable_vectors = 0;  // over every TSP
+  std::string first;                       // the lowest TSP's first one (rank 0 knows it)
+};
+
 struct DriverOutcome {
   std::vector<TspOutcome> local;  // the TSPs of this process, ascending
   Cycle final_cycle = -1;         // agreed over every TSP
   std::int64_t windows = 0;       // windows executed (skipped ones not counted)
+  // Filled by the run command: the attempts replayed before this one (docs/network.md, "Replay").
+  std::vector<ReplayRecord> replays;
   std::int64_t windows_skipped = 0;
   Cycle window_cycles = 0;
   TransportStats transport;

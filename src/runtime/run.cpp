@@ -116,6 +116,18 @@ RunMode choose_run_mode(const RunRequest& request) {
   return RunMode::local;
 }
 
+// An attempt with uncorrectable vectors is replayed unless it was the last one allowed. Every rank
+// of an MPI job decides alike (the count is agreed); rank 0's message names the vector.
+void check_replay_limit(const RunRequest& request, const ReplayRecord& flagged) {
+  if (flagged.attempt < request.max_replays) return;
+  throw AgreedScheduleError(fmt::format(
+      "uncorrectable bit errors in attempt {} of {} ({} vector{}; first: {}): the inference was "
+      "replayed {} time{} (--max-replays) and never ran clean",
+      flagged.attempt + 1, request.max_replays + 1, flagged.uncorrectable_vectors,
+      flagged.uncorrectable_vectors == 1 ? "" : "s", flagged.first, request.max_replays,
+      request.max_replays == 1 ? "" : "s"));
+}
+
 RunCompletion run_local(const RunRequest& request, RunObserver& observer) {
   const auto start = std::chrono::steady_clock::now();
   const RunSetup setup = detail::load_run_setup(request);
@@ -123,10 +135,26 @@ RunCompletion run_local(const RunRequest& request, RunObserver& observer) {
                             fmt::format("{} TSPs in one process", setup.topology->tsp_count()));
   observer.started(what);
   ensure_kokkos_initialized();
-  LocalTransport transport(network_layout_of(*setup.topology));
-  RunDriver driver(*setup.topology, setup.chip, setup.bundle, transport,
-                   driver_options(request, setup, observer.progress()));
-  const DriverOutcome outcome = driver.run();
+  DriverOutcome outcome;
+  std::vector<ReplayRecord> replays;
+  for (std::int64_t attempt = 0;; ++attempt) {
+    LocalTransport transport(network_layout_of(*setup.topology));
+    DriverOptions options = driver_options(request, setup, observer.progress());
+    options.attempt = attempt;
+    RunDriver driver(*setup.topology, setup.chip, setup.bundle, transport, options);
+    outcome = driver.run();
+    ReplayRecord flagged{.attempt = attempt};
+    for (const TspOutcome& t : outcome.local) {
+      if (t.fec_uncorrectable > 0 && flagged.first.empty()) {
+        flagged.first = fmt::format("TSP {}: {}", t.tsp.value, t.first_uncorrectable);
+      }
+      flagged.uncorrectable_vectors += t.fec_uncorrectable;
+    }
+    if (flagged.uncorrectable_vectors == 0) break;
+    check_replay_limit(request, flagged);
+    replays.push_back(std::move(flagged));
+  }
+  outcome.replays = std::move(replays);
   detail::write_dumps(request, setup, outcome);
   if (detail::has_graph_dumps(request, setup)) {
     detail::write_graph_dumps(request, setup, detail::extract_local_outputs(setup, outcome));
@@ -203,13 +231,41 @@ RunCompletion run_mpi(const RunRequest& request, WatchedComm& comm, RunObserver&
     }
 
     ensure_kokkos_initialized();
-    transport =
-        std::make_unique<MpiTransport>(comm, network_layout_of(*setup.topology),
-                                       MpiTransportOptions{.rank_of_tsp = partition.rank_of_tsp});
     reach_fault_point(fault, FaultPhase::run);
-    RunDriver driver(*setup.topology, setup.chip, setup.bundle, *transport,
-                     driver_options(request, setup, std::move(progress)));
-    outcome = driver.run();
+    std::vector<ReplayRecord> replays;
+    for (std::int64_t attempt = 0;; ++attempt) {
+      transport =
+          std::make_unique<MpiTransport>(comm, network_layout_of(*setup.topology),
+                                         MpiTransportOptions{.rank_of_tsp = partition.rank_of_tsp});
+      DriverOptions options = driver_options(request, setup, progress);
+      options.attempt = attempt;
+      RunDriver driver(*setup.topology, setup.chip, setup.bundle, *transport, options);
+      outcome = driver.run();
+      // Replay? Every rank learns the job's count; rank 0 the first vector (lowest TSP).
+      std::int64_t mine = 0;
+      std::string first;
+      for (const TspOutcome& t : outcome.local) {
+        if (t.fec_uncorrectable > 0 && first.empty()) {
+          first = fmt::format("TSP {}: {}", t.tsp.value, t.first_uncorrectable);
+        }
+        mine += t.fec_uncorrectable;
+      }
+      ReplayRecord flagged{.attempt = attempt};
+      flagged.uncorrectable_vectors =
+          comm.allreduce_sum({mine}, "the count of uncorrectable vectors (replay or not)")[0];
+      if (flagged.uncorrectable_vectors == 0) break;
+      const std::vector<std::string> firsts =
+          comm.gather(first, "the gather of the first uncorrectable vector of every rank");
+      for (const std::string& f : firsts) {
+        if (!f.empty()) {
+          flagged.first = f;  // ranks hold ascending TSP blocks: the first non-empty is lowest
+          break;
+        }
+      }
+      check_replay_limit(request, flagged);
+      replays.push_back(std::move(flagged));
+    }
+    outcome.replays = std::move(replays);
     reach_fault_point(fault, FaultPhase::gather);
     // The exchange counters are per rank; the report gives the job's totals.
     const auto messages =

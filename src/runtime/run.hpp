@@ -38,6 +38,7 @@
 #include "compiler/reference_eval.hpp"
 #include "model/model_record.hpp"
 #include "runtime/binding.hpp"
+#include "runtime/driver.hpp"
 
 namespace tspemu {
 
@@ -47,6 +48,8 @@ namespace tspemu {
 // watchdog needs at least a second to tell a stopped rank from one an oversubscribed host did not
 // schedule (a time slice is milliseconds, and 72 ranks share 2 cores here).
 inline constexpr std::int64_t kMaxAgreementEpochs = 1024;
+// Replays of an inference whose links flagged uncorrectable errors (docs/network.md, "Replay").
+inline constexpr std::int64_t kMaxReplays = 100;
 inline constexpr double kMinWatchdogSeconds = 1.0;
 inline constexpr double kMaxWatchdogSeconds = 1e6;
 
@@ -70,6 +73,9 @@ struct RunRequest {
   std::optional<std::string> trace_cycles;     // FIRST:LAST issue cycles to trace
   std::optional<std::filesystem::path> stats;  // per-interval CSV (runtime/interval_stats.hpp)
   std::int64_t stats_interval = 1024;          // its interval, cycles
+  // An attempt whose links flagged uncorrectable errors is replayed, with fresh FEC draws, up to
+  // this many times; then the run fails naming the last attempt's first such vector.
+  std::int64_t max_replays = 3;
 };
 
 // Checks the options that do not need the inputs (ranges above, --bind, --check with
@@ -145,6 +151,8 @@ struct RunSummary {
     std::int64_t late_deskews = 0;
   };
   std::optional<Clocks> clocks;
+  // Attempts discarded for uncorrectable link errors (docs/network.md, "Replay").
+  std::vector<ReplayRecord> replays;
 };
 
 // The result on this process. exit_code is the job's (equal on every rank); summary is there on

@@ -256,6 +256,15 @@ void write_report(const RunRequest& request, const RunSetup& setup, const Driver
       {"digest", summary.digest.hex()},
   };
   if (setup.hac_sync) report["clock"] = clock_to_json(*setup.topology, *setup.hac_sync, tsps);
+  if (!outcome.replays.empty()) {
+    Json replays = Json::array();
+    for (const ReplayRecord& r : outcome.replays) {
+      replays.push_back({{"attempt", r.attempt},
+                         {"uncorrectable_vectors", r.uncorrectable_vectors},
+                         {"first", r.first}});
+    }
+    report["replays"] = replays;
+  }
   if (request.shuffle_seed) report["shuffle_seed"] = *request.shuffle_seed;
   if (setup.compiled) report["predicted_cycles"] = setup.compiled->predicted_cycles;
   if (summary.model) {
@@ -308,7 +317,13 @@ RunSummary finish_run(const RunRequest& request, const RunSetup& setup,
   std::vector<Digest128> digests;
   digests.reserve(tsps.size());
   for (const auto& t : tsps) digests.push_back(t.digest);
-  const Digest128 digest = combine_tsp_digests(digests);
+  // A replayed run's digest covers the attempt that ran clean (its final state and sent vectors,
+  // FEC flags included) and how many attempts were discarded; its outputs are the fault-free
+  // run's (docs/network.md, "Replay").
+  Digest128 digest = combine_tsp_digests(digests);
+  if (!outcome.replays.empty()) {
+    digest = Hasher().str("tspemu-replayed").digest(digest).u64(outcome.replays.size()).finish();
+  }
   const Topology& topology = *setup.topology;
   const Cycle cycles = outcome.final_cycle + 1;
   const double clock_hz = topology.chip().clock_mhz * 1e6;
@@ -331,6 +346,7 @@ RunSummary finish_run(const RunRequest& request, const RunSetup& setup,
   summary.emulated_seconds = emulated_seconds;
   if (setup.compiled) summary.predicted_cycles = setup.compiled->predicted_cycles;
   summary.alignment = setup.alignment;
+  summary.replays = outcome.replays;
   if (setup.hac_sync) {
     RunSummary::Clocks c;
     c.ppm_spread = topology.clock().ppm_spread;

@@ -38,6 +38,9 @@ struct LinkParams {
   // Raw bit-error rate before FEC. Not published; 1e-12 is the IEEE 802.3 objective for electrical
   // SerDes links, a conservative stand-in until measured.
   double bit_error_rate = 1e-12;
+  // Probability per vector of an error burst the FEC only detects: the run replays (docs/
+  // network.md, "Replay"). Not published; 0 unless a topology sets it.
+  double uncorrectable_rate = 0.0;
   // Bytes on the wire per 320-byte vector: 8 bytes of framing (ISCA'22 Fig. 11, 97.5 % efficient).
   std::int64_t wire_bytes_per_vector = 328;
 

@@ -31,7 +31,7 @@ constexpr std::int64_t kMaxId = kMaxTsps - 1;
 const std::vector<std::string_view>& link_param_keys() {
   static const std::vector<std::string_view> keys{
       "latency_cycles", "latency_min_cycles",    "latency_max_cycles", "bandwidth_gbps",
-      "bit_error_rate", "wire_bytes_per_vector", "jitter_std_cycles"};
+      "bit_error_rate", "wire_bytes_per_vector", "jitter_std_cycles",  "uncorrectable_rate"};
   return keys;
 }
 
@@ -147,6 +147,7 @@ void read_link_params(const TomlReader& r, LinkParams& p) {
   }
   if (auto v = r.number("bandwidth_gbps", 0.0, true, kMaxBandwidthGbps)) p.bandwidth_gbps = *v;
   if (auto v = r.number("bit_error_rate", 0.0, false, kMaxBitErrorRate)) p.bit_error_rate = *v;
+  if (auto v = r.number("uncorrectable_rate", 0.0, false, 1.0)) p.uncorrectable_rate = *v;
   if (auto v = r.number("jitter_std_cycles", 0.0, false, kMaxJitterStdCycles)) {
     p.jitter_std_cycles = *v;
   }

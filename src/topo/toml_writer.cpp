@@ -36,6 +36,9 @@ void append_link_params(std::string& out, const LinkParams& p, const LinkParams*
   if (differs(&LinkParams::bit_error_rate)) {
     out += fmt::format("bit_error_rate = {}\n", toml_float(p.bit_error_rate));
   }
+  if (differs(&LinkParams::uncorrectable_rate)) {
+    out += fmt::format("uncorrectable_rate = {}\n", toml_float(p.uncorrectable_rate));
+  }
   if (differs(&LinkParams::wire_bytes_per_vector)) {
     out += fmt::format("wire_bytes_per_vector = {}\n", p.wire_bytes_per_vector);
   }

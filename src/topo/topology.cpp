@@ -20,6 +20,7 @@ void hash_link_params(Hasher& h, const LinkParams& p) {
   h.i64(p.wire_bytes_per_vector);
   // Hashed only when set, so that every digest from before the bell-shaped jitter still holds.
   if (p.jitter_std_cycles != 0.0) h.str("jitter_std").u64(float_bits(p.jitter_std_cycles));
+  if (p.uncorrectable_rate != 0.0) h.str("uncorrectable").u64(float_bits(p.uncorrectable_rate));
 }
 
 Digest128 compute_digest(const ChipParams& chip, const std::optional<PortPlan>& plan,

@@ -194,3 +194,36 @@ TEST(LinkModelParams, ValidationNamesTheKey) {
 
 }  // namespace
 }  // namespace tspemu
+
+namespace tspemu {
+namespace {
+
+// Replay (docs/network.md): a replayed attempt draws FEC events from its own seed while every
+// vector keeps its arrival; without a FEC seed the events are the run seed's.
+TEST(Stamp, AReplaySeedRedrawsFecEventsButNotLatencies) {
+  LinkModelParams p;
+  p.uncorrectable_rate = 0.5;
+  int differ = 0;
+  for (std::uint64_t s = 0; s < 64; ++s) {
+    InFlightVector a;
+    a.link = LinkId{2};
+    a.src = TspId{1};
+    a.sequence = s;
+    a.send_cycle = 100;
+    InFlightVector b = a;
+    InFlightVector c = a;
+    stamp(a, p, 7);
+    stamp(b, p, 7, 12345);
+    stamp(c, p, 7, std::nullopt);
+    EXPECT_EQ(a.arrival_cycle, b.arrival_cycle);
+    EXPECT_EQ(a.flags, c.flags);
+    EXPECT_EQ(b.flags, fec_flags(p, 12345, LinkId{2}, TspId{1}, s));
+    differ += a.flags != b.flags ? 1 : 0;
+  }
+  EXPECT_GT(differ, 16);  // half the draws flag: about half of the pairs differ
+  p.uncorrectable_rate = 1.0;
+  EXPECT_EQ(fec_flags(p, 1, LinkId{0}, TspId{0}, 0) & kFecUncorrectable, kFecUncorrectable);
+}
+
+}  // namespace
+}  // namespace tspemu
