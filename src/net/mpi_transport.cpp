@@ -20,7 +20,9 @@ namespace {
 constexpr int kExchangeTag = 101;
 
 constexpr std::uint32_t kExchangeMagic = 0x57505354;  // "TSPW" little-endian
-constexpr std::size_t kExchangeHeaderBytes = 16;      // magic u32, count u32, window i64
+// magic u32, count u32, window i64, checksum u64 (the low word of the records' XXH3-128): a
+// message corrupted in transit is detected, never used.
+constexpr std::size_t kExchangeHeaderBytes = 24;
 
 void put_u32(std::byte* out, std::uint32_t v) {
   for (int i = 0; i < 4; ++i) out[i] = static_cast<std::byte>((v >> (8 * i)) & 0xFFU);
@@ -38,6 +40,15 @@ std::int64_t get_i64(const std::byte* in) {
   std::uint64_t v = 0;
   for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<std::uint64_t>(in[i]);
   return static_cast<std::int64_t>(v);
+}
+
+// The exchange message's checksum: the low word of the XXH3-128 of its vector records.
+std::uint64_t records_checksum(const std::byte* begin, const std::byte* end) {
+  return Hasher()
+      .bytes(std::span(reinterpret_cast<const std::uint8_t*>(begin),
+                       static_cast<std::size_t>(end - begin)))
+      .finish()
+      .low;
 }
 
 std::string plural(std::int64_t n, std::string_view word) {
@@ -332,6 +343,13 @@ void MpiTransport::exchange(WindowIndex window, std::span<const Outbox> outgoing
     put_u32(out, kExchangeMagic);
     put_u32(out + 4, count);
     put_i64(out + 8, window);
+    put_i64(out + 16,
+            static_cast<std::int64_t>(records_checksum(out + kExchangeHeaderBytes, record)));
+    if (options_.corrupt_window && *options_.corrupt_window == window && count > 0) {
+      // Fault injection (runtime/fault_injection.hpp): one data bit flipped after the checksum,
+      // as a bad cable or NIC would.
+      out[kExchangeHeaderBytes + kInFlightHeaderBytes] ^= std::byte{0x01};
+    }
     post(false, out, static_cast<int>(record - out), route.rank, kExchangeTag,
          "{} to accept our message");
     ++stats_.rank_messages_sent;
@@ -354,6 +372,15 @@ void MpiTransport::exchange(WindowIndex window, std::span<const Outbox> outgoing
     const bool well_formed =
         bytes >= static_cast<int>(kExchangeHeaderBytes) && get_u32(in) == kExchangeMagic &&
         static_cast<std::size_t>(bytes) == kExchangeHeaderBytes + count * kInFlightWireBytes;
+    if (well_formed && get_i64(in + 8) == window &&
+        static_cast<std::uint64_t>(get_i64(in + 16)) !=
+            records_checksum(in + kExchangeHeaderBytes,
+                             in + kExchangeHeaderBytes + count * kInFlightWireBytes)) {
+      throw RuntimeError(
+          fmt::format("the exchange message from {} for window {} ({}) fails its checksum: it was "
+                      "corrupted in transit, and none of it is used",
+                      comm_.rank_name(route.rank), window, plural(count, "vector")));
+    }
     if (!well_formed || get_i64(in + 8) != window) {
       throw RuntimeError(fmt::format(
           "the exchange message from {} for window {} is malformed or belongs to window {} ({} "

@@ -46,6 +46,9 @@ struct MpiTransportOptions {
   // have one rank per TSP). Every rank 0 .. size-1 must host at least one TSP; a rank's TSPs need
   // not be contiguous (runtime/rank_partition.hpp chooses contiguous blocks).
   std::vector<int> rank_of_tsp;
+  // Fault injection only (runtime/fault_injection.hpp, corrupt@W:R): this rank flips one data bit
+  // of its exchange messages of window W after checksumming them.
+  std::optional<std::int64_t> corrupt_window;
 };
 
 class MpiTransport final : public Transport {

@@ -28,7 +28,8 @@ constexpr std::array<std::pair<std::string_view, FaultPhase>, 7> kPhases{{
 [[noreturn]] void malformed(std::string_view text) {
   throw InputError(fmt::format(
       "{}='{}': expected ACTION@PHASE:RANK with ACTION stop or kill and PHASE one of init, setup, "
-      "bind, run, gather, result, finalize (e.g. stop@setup:3)",
+      "bind, run, gather, result, finalize (e.g. stop@setup:3), or corrupt@WINDOW:RANK (e.g. "
+      "corrupt@2:1)",
       kVariable, text));
 }
 
@@ -55,17 +56,26 @@ std::optional<InjectedFault> parse_injected_fault(std::string_view text) {
   }
   InjectedFault fault;
   const std::string_view action = text.substr(0, at);
+  const std::string_view phase = text.substr(at + 1, colon - at - 1);
+  bool known = false;
   if (action == "stop") {
     fault.action = FaultAction::stop;
   } else if (action == "kill") {
     fault.action = FaultAction::kill;
+  } else if (action == "corrupt") {
+    fault.action = FaultAction::corrupt;
+    const auto [w_end, w_ec] =
+        std::from_chars(phase.data(), phase.data() + phase.size(), fault.window);
+    if (phase.empty() || w_ec != std::errc{} || w_end != phase.data() + phase.size() ||
+        fault.window < 0) {
+      malformed(text);
+    }
+    known = true;
   } else {
     malformed(text);
   }
-  const std::string_view phase = text.substr(at + 1, colon - at - 1);
-  bool known = false;
   for (const auto& [name, value] : kPhases) {
-    if (name == phase) {
+    if (!known && name == phase) {
       fault.phase = value;
       known = true;
     }
@@ -84,8 +94,18 @@ std::optional<InjectedFault> injected_fault_from_environment() {
   return value == nullptr ? std::nullopt : parse_injected_fault(value);
 }
 
+std::optional<std::int64_t> corrupt_window_of_this_rank(const std::optional<InjectedFault>& fault) {
+  if (!fault || fault->action != FaultAction::corrupt || launcher_rank() != fault->rank) {
+    return std::nullopt;
+  }
+  return fault->window;
+}
+
 void reach_fault_point(const std::optional<InjectedFault>& fault, FaultPhase phase) {
-  if (!fault || fault->phase != phase || launcher_rank() != fault->rank) return;
+  if (!fault || fault->action == FaultAction::corrupt || fault->phase != phase ||
+      launcher_rank() != fault->rank) {
+    return;
+  }
   ::raise(fault->action == FaultAction::stop ? SIGSTOP : SIGKILL);
 }
 

@@ -9,6 +9,8 @@
 // when it reaches PHASE:
 //   ACTION  stop: SIGSTOP itself (a hung rank: it neither sends nor answers)
 //           kill: SIGKILL itself (a crashed rank)
+//           corrupt: flip one data bit of its exchange messages of window PHASE (a number, not
+//             a phase) after checksumming them, as a bad cable would: the receiver must detect it
 //   PHASE   init      before MPI_Init_thread
 //           setup     before the start-up agreement that every rank loaded its inputs
 //           bind      before the exchange of rank bindings
@@ -19,6 +21,7 @@
 // Unset or empty: no fault. Anything else is an InputError naming the variable. Nothing here
 // changes what a run computes; it only decides whether this process goes on.
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -27,11 +30,12 @@ namespace tspemu {
 
 enum class FaultPhase { init, setup, bind, run, gather, result, finalize };
 
-enum class FaultAction { stop, kill };
+enum class FaultAction { stop, kill, corrupt };
 
 struct InjectedFault {
   FaultAction action = FaultAction::stop;
-  FaultPhase phase = FaultPhase::init;
+  FaultPhase phase = FaultPhase::init;  // stop and kill
+  std::int64_t window = -1;             // corrupt
   int rank = 0;
 };
 
@@ -43,5 +47,9 @@ struct InjectedFault {
 
 // Performs the fault if it is this rank's (the launcher's rank variable) at `phase`.
 void reach_fault_point(const std::optional<InjectedFault>& fault, FaultPhase phase);
+
+// The window whose outgoing exchange messages this rank must corrupt (corrupt@W:RANK), if any.
+[[nodiscard]] std::optional<std::int64_t> corrupt_window_of_this_rank(
+    const std::optional<InjectedFault>& fault);
 
 }  // namespace tspemu

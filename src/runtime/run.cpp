@@ -234,9 +234,10 @@ RunCompletion run_mpi(const RunRequest& request, WatchedComm& comm, RunObserver&
     reach_fault_point(fault, FaultPhase::run);
     std::vector<ReplayRecord> replays;
     for (std::int64_t attempt = 0;; ++attempt) {
-      transport =
-          std::make_unique<MpiTransport>(comm, network_layout_of(*setup.topology),
-                                         MpiTransportOptions{.rank_of_tsp = partition.rank_of_tsp});
+      transport = std::make_unique<MpiTransport>(
+          comm, network_layout_of(*setup.topology),
+          MpiTransportOptions{.rank_of_tsp = partition.rank_of_tsp,
+                              .corrupt_window = corrupt_window_of_this_rank(fault)});
       DriverOptions options = driver_options(request, setup, progress);
       options.attempt = attempt;
       RunDriver driver(*setup.topology, setup.chip, setup.bundle, *transport, options);
