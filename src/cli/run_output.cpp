@@ -40,6 +40,18 @@ void print_summary(const RunSummary& s, bool quiet) {
           static_cast<long long>(s.alignment.formula_cost_cycles),
           static_cast<long long>(s.alignment.start_skew_cycles));
     }
+    if (s.failover) {
+      const FailoverRecord& f = *s.failover;
+      std::printf(
+          "failover: TSP %d failed at cycle %lld; node %d (TSPs %d..%d) moved onto spare node %d "
+          "(TSPs %d..%d) and the graph recompiled; %lld cycles lost, the rerun takes %lld (%lld "
+          "in all)\n",
+          f.failure.tsp.value, static_cast<long long>(f.failure.cycle), f.failed_node.value,
+          f.remap.front().first.value, f.remap.back().first.value, f.spare_node.value,
+          f.remap.front().second.value, f.remap.back().second.value,
+          static_cast<long long>(f.lost_cycles), static_cast<long long>(s.cycles),
+          static_cast<long long>(f.lost_cycles + s.cycles));
+    }
     for (const ReplayRecord& r : s.replays) {
       std::printf("replayed: attempt %lld had %lld uncorrectable vector%s (first: %s)\n",
                   static_cast<long long>(r.attempt + 1),

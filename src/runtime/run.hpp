@@ -39,6 +39,7 @@
 #include "model/model_record.hpp"
 #include "runtime/binding.hpp"
 #include "runtime/driver.hpp"
+#include "runtime/failover.hpp"
 
 namespace tspemu {
 
@@ -76,6 +77,9 @@ struct RunRequest {
   // An attempt whose links flagged uncorrectable errors is replayed, with fresh FEC draws, up to
   // this many times; then the run fails naming the last attempt's first such vector.
   std::int64_t max_replays = 3;
+  // --fail-tsp T@CYCLE: TSP T fails permanently at that cycle; the run moves its node onto the
+  // rack's spare node and reruns (runtime/failover.hpp).
+  std::optional<std::string> fail_tsp;
 };
 
 // Checks the options that do not need the inputs (ranges above, --bind, --check with
@@ -153,6 +157,8 @@ struct RunSummary {
   std::optional<Clocks> clocks;
   // Attempts discarded for uncorrectable link errors (docs/network.md, "Replay").
   std::vector<ReplayRecord> replays;
+  // --fail-tsp: the failure, the remap onto the spare node and the work lost.
+  std::optional<FailoverRecord> failover;
 };
 
 // The result on this process. exit_code is the job's (equal on every rank); summary is there on

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "runtime/driver.hpp"
+#include "runtime/failover.hpp"
 #include "runtime/run.hpp"
 #include "topo/chip_config.hpp"
 #include "topo/topology.hpp"
@@ -32,6 +33,8 @@ struct RunSetup {
   // start at its HAC alignment residual, and the protocol that measured it. Ideal otherwise.
   TimeBase time_base;
   std::optional<HacSyncResult> hac_sync;
+  // --fail-tsp: the remap (the bundle and record above are already the recompiled ones).
+  std::optional<FailoverRecord> failover;
 };
 
 // Loads and checks the request's inputs (validate_request first). Throws InputError.

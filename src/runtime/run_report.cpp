@@ -256,6 +256,19 @@ void write_report(const RunRequest& request, const RunSetup& setup, const Driver
       {"digest", summary.digest.hex()},
   };
   if (setup.hac_sync) report["clock"] = clock_to_json(*setup.topology, *setup.hac_sync, tsps);
+  if (setup.failover) {
+    const FailoverRecord& f = *setup.failover;
+    Json remap = Json::array();
+    for (const auto& [from, to] : f.remap) remap.push_back({from.value, to.value});
+    report["failover"] = {{"failed_tsp", f.failure.tsp.value},
+                          {"failure_cycle", f.failure.cycle},
+                          {"failed_node", f.failed_node.value},
+                          {"spare_node", f.spare_node.value},
+                          {"remap", remap},
+                          {"lost_cycles", f.lost_cycles},
+                          {"rerun_cycles", summary.cycles},
+                          {"cost_cycles", f.lost_cycles + summary.cycles}};
+  }
   if (!outcome.replays.empty()) {
     Json replays = Json::array();
     for (const ReplayRecord& r : outcome.replays) {
@@ -347,6 +360,7 @@ RunSummary finish_run(const RunRequest& request, const RunSetup& setup,
   if (setup.compiled) summary.predicted_cycles = setup.compiled->predicted_cycles;
   summary.alignment = setup.alignment;
   summary.replays = outcome.replays;
+  summary.failover = setup.failover;
   if (setup.hac_sync) {
     RunSummary::Clocks c;
     c.ppm_spread = topology.clock().ppm_spread;

@@ -126,6 +126,19 @@ RunSetup load_run_setup(const RunRequest& request) {
   ClockPlan plan = plan_clock(*setup.topology);
   setup.time_base = std::move(plan.time_base);
   setup.hac_sync = std::move(plan.sync);
+  if (request.fail_tsp) {
+    if (!setup.compiled) {
+      throw InputError(fmt::format(
+          "{}: --fail-tsp needs a bundle compiled from a graph (tspemu compile): failover "
+          "recompiles its graph for the spare node, and this bundle has no graph record",
+          request.program.string()));
+    }
+    Failover f = plan_failover(*setup.topology, *setup.compiled,
+                               parse_tsp_failure(*request.fail_tsp), plan.schedule);
+    setup.bundle = std::move(f.recompiled.bundle);
+    setup.compiled = std::move(f.recompiled.record);
+    setup.failover = std::move(f.record);
+  }
   return setup;
 }
 
