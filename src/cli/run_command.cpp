@@ -69,6 +69,9 @@ void add_run_command(CLI::App& app, CommandTable& table) {
                              "1..{}: a run ends at most this many epochs after its last activity",
                              kMaxAgreementEpochs),
                  1, kMaxAgreementEpochs);
+  sub->add_option("--clock-seed", args->request.clock_seed,
+                  "Drifting clocks: seed the oscillators, HAC phases and protocol draws with this "
+                  "instead of the topology's [clock] seed (docs/clocks.md)");
   sub->add_option("--fail-tsp", args->request.fail_tsp,
                   "T@CYCLE: TSP T fails at that cycle; its node moves onto the rack's spare node, "
                   "the graph is recompiled for it and the run starts again (compiled bundles)");

@@ -80,6 +80,8 @@ struct RunRequest {
   // --fail-tsp T@CYCLE: TSP T fails permanently at that cycle; the run moves its node onto the
   // rack's spare node and reruns (runtime/failover.hpp).
   std::optional<std::string> fail_tsp;
+  // Overrides the topology's [clock] seed (oscillator offsets, HAC phases and protocol draws).
+  std::optional<std::uint64_t> clock_seed;
 };
 
 // Checks the options that do not need the inputs (ranges above, --bind, --check with

@@ -101,6 +101,17 @@ RunSetup load_run_setup(const RunRequest& request) {
   }
   RunSetup setup;
   setup.topology.emplace(load_topology(request.topology));
+  if (request.clock_seed) {
+    if (!setup.topology->clock().present) {
+      throw InputError(fmt::format(
+          "--clock-seed {}: topology '{}' has ideal clocks (no [clock] table), so there is no "
+          "clock to seed (docs/clocks.md)",
+          *request.clock_seed, request.topology.string()));
+    }
+    ClockParams clock = setup.topology->clock();
+    clock.seed = *request.clock_seed;
+    setup.topology->set_clock(clock);
+  }
   setup.chip = chip_config_from_params(setup.topology->chip());
   setup.bundle =
       load_program_for(request.program, *setup.topology, setup.chip.shape, setup.program_digest);
