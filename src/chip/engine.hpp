@@ -65,8 +65,8 @@ struct EngineOptions {
   // HAC period ([chip] hac_period_cycles): DESKEW stalls its queue to the next multiple (ideal
   // clocks: every chip's HAC overflows at the same global cycles).
   Cycle hac_period_cycles = 256;
-  // Drifting clocks (clock/time_base.hpp; null: ideal): the run's time base, which must outlive
-  // the engine. The engine keeps its chip's ChipClock: RUNTIME_DESKEW pauses by t +- the drift,
+  // Drifting clocks (clock/time_base.hpp; null: ideal): the run's time base, read when the engine
+  // is built. The engine keeps its chip's ChipClock: RUNTIME_DESKEW pauses by t +- the drift,
   // DESKEW waits for the aligned HAC, and arrivals (deliver's global time) land on this chip's
   // cycles.
   const TimeBase* time_base = nullptr;

@@ -8,13 +8,15 @@
 namespace tspemu {
 
 ChipClock::ChipClock(const TimeBase* base, TspId tsp, Cycle hac_period_cycles)
-    : base_(base), tsp_(tsp), hac_period_(hac_period_cycles) {
+    : ideal_(base == nullptr || base->ideal()) {
   TSPEMU_ASSERT(hac_period_cycles > 0, "HAC period must be positive");
-  if (base_ == nullptr || base_->ideal()) return;
-  period_ = base_->period_as(tsp);
-  reference_ = base_->period_as(TspId{0});
-  origin_ = base_->origin_as(tsp);
-  anchor_time_ = origin_;
+  if (!ideal_) {
+    period_ = base->period_as(tsp);
+    reference_ = base->period_as(TspId{0});
+    origin_ = base->origin_as(tsp);
+    anchor_time_ = origin_;
+  }
+  epoch_ = checked_time(hac_period_cycles, reference_, 0);
 }
 
 GlobalTime ChipClock::global_of(Cycle cycle) const {
@@ -46,22 +48,17 @@ Cycle ChipClock::runtime_deskew(Cycle cycle, Cycle t) {
 }
 
 std::int64_t ChipClock::hac_epoch(Cycle cycle) const {
-  const GlobalTime epoch = checked_time(hac_period_, reference_, 0);
-  const GlobalTime since = global_of(cycle) - origin_;
-  return since >= 0 ? since / epoch : -((-since + epoch - 1) / epoch);
+  return floor_div(global_of(cycle) - origin_, epoch_);
 }
 
 std::int64_t ChipClock::sac(Cycle cycle) const {
-  const std::int64_t e = hac_epoch(cycle);
-  return e >= 0 ? e / kSacPeriodEpochs : -((-e + kSacPeriodEpochs - 1) / kSacPeriodEpochs);
+  return floor_div(hac_epoch(cycle), kSacPeriodEpochs);
 }
 
 Cycle ChipClock::deskew_release(Cycle cycle) const {
   // HAC boundaries lie at k x period x reference + origin: TSP 0's epochs, shifted by the residual.
-  const GlobalTime epoch = checked_time(hac_period_, reference_, 0);
-  const GlobalTime now = global_of(cycle);
-  const std::int64_t k = ceil_div(now - origin_, epoch);
-  const GlobalTime boundary = checked_time(k, epoch, origin_);
+  const std::int64_t k = ceil_div(global_of(cycle) - origin_, epoch_);
+  const GlobalTime boundary = checked_time(k, epoch_, origin_);
   return std::max(cycle, first_cycle_at_or_after(boundary));
 }
 

@@ -24,10 +24,10 @@ namespace tspemu {
 class ChipClock {
  public:
   ChipClock() = default;
-  // `base` must outlive the clock (or be null: ideal clocks, nominal period 1).
+  // Reads `base` once (null: ideal clocks, nominal period 1); it need not outlive the clock.
   ChipClock(const TimeBase* base, TspId tsp, Cycle hac_period_cycles);
 
-  [[nodiscard]] bool ideal() const { return base_ == nullptr || base_->ideal(); }
+  [[nodiscard]] bool ideal() const { return ideal_; }
   // Global time at which program cycle `cycle` begins (cycles after the last pause).
   [[nodiscard]] GlobalTime global_of(Cycle cycle) const;
   // The first program cycle that begins at or after `time` (at or after the last pause).
@@ -46,20 +46,18 @@ class ChipClock {
   [[nodiscard]] std::int64_t hac_epoch(Cycle cycle) const;
   [[nodiscard]] std::int64_t sac(Cycle cycle) const;
 
-  [[nodiscard]] Cycle pause_cycles() const { return pause_cycles_; }           // local cycles
-  [[nodiscard]] Cycle nominal_pause_cycles() const { return nominal_pause_; }  // sum of t
+  [[nodiscard]] Cycle pause_cycles() const { return pause_cycles_; }  // local cycles
   [[nodiscard]] std::int64_t runtime_deskews() const { return runtime_deskews_; }
   [[nodiscard]] std::int64_t late_deskews() const { return late_deskews_; }
   // The largest |pause - t| so far: the drift a RUNTIME_DESKEW corrected, in local cycles.
   [[nodiscard]] Cycle max_correction_cycles() const { return max_correction_; }
 
  private:
-  const TimeBase* base_ = nullptr;
-  TspId tsp_{0};
-  Cycle hac_period_ = 256;
+  bool ideal_ = true;
   GlobalTime period_ = 1;     // this chip's cycle
   GlobalTime reference_ = 1;  // TSP 0's cycle: the HAC reference
   GlobalTime origin_ = 0;     // this chip's HAC residual (its program start)
+  GlobalTime epoch_ = 256;    // one HAC epoch: the HAC period in TSP 0's cycles
   Cycle anchor_cycle_ = 0;    // the map is anchor_time_ + (cycle - anchor_cycle_) x period_
   GlobalTime anchor_time_ = 0;
   Cycle pause_cycles_ = 0;

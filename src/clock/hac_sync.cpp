@@ -45,10 +45,6 @@ LinkLatencyEstimate estimate_link(const Link& link, TspId a, TspId b, std::int64
   return e;
 }
 
-std::int64_t floor_div(std::int64_t a, std::int64_t b) {
-  return a >= 0 ? a / b : -((-a + b - 1) / b);
-}
-
 // x mod m in [-m/2, m/2).
 std::int64_t wrap(std::int64_t x, std::int64_t m) {
   std::int64_t r = ((x % m) + m) % m;

@@ -28,6 +28,11 @@ std::int64_t ceil_div(std::int64_t a, std::int64_t b) {
   return a >= 0 ? (a + b - 1) / b : -((-a) / b);
 }
 
+std::int64_t floor_div(std::int64_t a, std::int64_t b) {
+  TSPEMU_ASSERT(b > 0, "floor_div needs a positive divisor");
+  return a >= 0 ? a / b : -((-a + b - 1) / b);
+}
+
 double TimeBase::draw_ppm(std::uint64_t seed, TspId tsp, double spread) {
   const std::uint64_t r =
       mix64(mix64(seed ^ 0x636C6F636B707069ULL) + static_cast<std::uint64_t>(tsp.value));

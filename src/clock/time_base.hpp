@@ -28,7 +28,6 @@ class TimeBase {
   explicit TimeBase(const Topology& topology);
 
   [[nodiscard]] bool ideal() const { return ideal_; }
-  [[nodiscard]] std::size_t tsp_count() const { return period_as_.size(); }
   [[nodiscard]] GlobalTime nominal_period_as() const { return nominal_period_as_; }
   [[nodiscard]] double ppm(TspId tsp) const { return ppm_.at(tsp.index()); }
   [[nodiscard]] GlobalTime period_as(TspId tsp) const { return period_as_.at(tsp.index()); }
@@ -58,7 +57,8 @@ class TimeBase {
 // a x b + c in attoseconds, or a RuntimeError naming what overflowed (programs longer than
 // 9.2 s of emulated time on drifting clocks).
 [[nodiscard]] GlobalTime checked_time(std::int64_t a, std::int64_t b, std::int64_t c);
-// ceil(a / b) for b > 0, any sign of a.
+// ceil(a / b) and floor(a / b) for b > 0, any sign of a.
 [[nodiscard]] std::int64_t ceil_div(std::int64_t a, std::int64_t b);
+[[nodiscard]] std::int64_t floor_div(std::int64_t a, std::int64_t b);
 
 }  // namespace tspemu

@@ -163,11 +163,11 @@ Transmission transmit(const LinkModelParams& params, std::uint64_t seed, LinkId 
 
 void stamp(InFlightVector& vector, const LinkModelParams& params, std::uint64_t seed,
            std::optional<std::uint64_t> fec_seed) {
-  const Transmission t =
-      transmit(params, seed, vector.link, vector.src, vector.sequence, vector.send_cycle);
-  vector.arrival_cycle = t.arrival_cycle;
+  // One draw of each: the latency from the run seed, the FEC events from the attempt's seed.
+  vector.arrival_cycle = vector.send_cycle + params.latency_cycles +
+                         jitter_cycles(params, seed, vector.link, vector.src, vector.sequence);
   vector.flags =
-      fec_seed ? fec_flags(params, *fec_seed, vector.link, vector.src, vector.sequence) : t.flags;
+      fec_flags(params, fec_seed.value_or(seed), vector.link, vector.src, vector.sequence);
 }
 
 }  // namespace tspemu

@@ -89,7 +89,10 @@ RunDriver::RunDriver(const Topology& topology, const ChipConfig& chip, const Bun
     : topology_(topology),
       transport_(transport),
       options_(options),
-      schedule_(bundle.send_schedule) {
+      schedule_(bundle.send_schedule),
+      // A replayed attempt draws its FEC events anew; every latency stays what it was.
+      fec_seed_(options.attempt == 0 ? options.seed
+                                     : replay_fec_seed(options.seed, options.attempt)) {
   EngineOptions engine_options;
   engine_options.shuffle_seed = options.shuffle_seed;
   engine_options.timing_only = options.timing_only;
@@ -235,11 +238,7 @@ DriverOutcome RunDriver::run() {
         v.sequence = link_sequence_[direction][link_id->index()]++;
         check_against_schedule(local.tsp, send, v.sequence, far);
         v.data = send.data;
-        // A replayed attempt draws its FEC events anew; every latency stays what it was.
-        stamp(v, transport_.layout().link(*link_id).params, options_.seed,
-              options_.attempt == 0
-                  ? std::nullopt
-                  : std::optional<std::uint64_t>(replay_fec_seed(options_.seed, options_.attempt)));
+        stamp(v, transport_.layout().link(*link_id).params, options_.seed, fec_seed_);
         if (options_.time_base != nullptr && !options_.time_base->ideal()) {
           // Drifting clocks: the arrival in global time, which the receiver turns into its cycle.
           v.arrival_time_as = local.engine->clock().global_of(v.send_cycle) +

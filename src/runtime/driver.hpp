@@ -157,6 +157,7 @@ class RunDriver {
   SendScheduleIndex schedule_;  // the bundle's send schedule; every send is checked against it
   std::vector<std::uint64_t> link_sequence_[2];  // per link and direction (a->b = 0, b->a = 1)
   std::vector<Cycle> link_last_send_[2];
+  std::uint64_t fec_seed_;  // the attempt's FEC draws (DriverOptions::attempt)
 };
 
 // The run's digest: the TSP digests combined in TSP order (docs/design.md section 9).

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cstdlib>
@@ -33,14 +34,19 @@ constexpr std::array<std::pair<std::string_view, FaultPhase>, 7> kPhases{{
       kVariable, text));
 }
 
+// A whole decimal integer (nothing before or after it, not empty).
+template <class T>
+bool parse_whole(std::string_view text, T& out) {
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return !text.empty() && ec == std::errc{} && end == text.data() + text.size();
+}
+
 std::optional<int> launcher_rank() {
   for (const char* name : {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK"}) {
     const char* value = std::getenv(name);
     if (value == nullptr) continue;
     int rank = 0;
-    const std::string_view text(value);
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), rank);
-    if (ec == std::errc{} && end == text.data() + text.size()) return rank;
+    if (parse_whole(value, rank)) return rank;
   }
   return std::nullopt;
 }
@@ -56,36 +62,24 @@ std::optional<InjectedFault> parse_injected_fault(std::string_view text) {
   }
   InjectedFault fault;
   const std::string_view action = text.substr(0, at);
-  const std::string_view phase = text.substr(at + 1, colon - at - 1);
-  bool known = false;
-  if (action == "stop") {
-    fault.action = FaultAction::stop;
-  } else if (action == "kill") {
-    fault.action = FaultAction::kill;
-  } else if (action == "corrupt") {
+  const std::string_view where = text.substr(at + 1, colon - at - 1);
+  if (action == "corrupt") {
     fault.action = FaultAction::corrupt;
-    const auto [w_end, w_ec] =
-        std::from_chars(phase.data(), phase.data() + phase.size(), fault.window);
-    if (phase.empty() || w_ec != std::errc{} || w_end != phase.data() + phase.size() ||
-        fault.window < 0) {
+    if (!parse_whole(where, fault.window) || fault.window < 0) malformed(text);
+  } else {
+    if (action == "stop") {
+      fault.action = FaultAction::stop;
+    } else if (action == "kill") {
+      fault.action = FaultAction::kill;
+    } else {
       malformed(text);
     }
-    known = true;
-  } else {
-    malformed(text);
+    const auto phase = std::find_if(kPhases.begin(), kPhases.end(),
+                                    [&](const auto& p) { return p.first == where; });
+    if (phase == kPhases.end()) malformed(text);
+    fault.phase = phase->second;
   }
-  for (const auto& [name, value] : kPhases) {
-    if (!known && name == phase) {
-      fault.phase = value;
-      known = true;
-    }
-  }
-  if (!known) malformed(text);
-  const std::string_view rank = text.substr(colon + 1);
-  const auto [end, ec] = std::from_chars(rank.data(), rank.data() + rank.size(), fault.rank);
-  if (rank.empty() || ec != std::errc{} || end != rank.data() + rank.size() || fault.rank < 0) {
-    malformed(text);
-  }
+  if (!parse_whole(text.substr(colon + 1), fault.rank) || fault.rank < 0) malformed(text);
   return fault;
 }
 

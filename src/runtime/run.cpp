@@ -116,6 +116,19 @@ RunMode choose_run_mode(const RunRequest& request) {
   return RunMode::local;
 }
 
+// This process's vectors flagged uncorrectable in attempt `attempt`: how many, and its lowest TSP's
+// first.
+ReplayRecord flagged_vectors(const DriverOutcome& outcome, std::int64_t attempt) {
+  ReplayRecord flagged{.attempt = attempt};
+  for (const TspOutcome& t : outcome.local) {
+    if (t.fec_uncorrectable > 0 && flagged.first.empty()) {
+      flagged.first = fmt::format("TSP {}: {}", t.tsp.value, t.first_uncorrectable);
+    }
+    flagged.uncorrectable_vectors += t.fec_uncorrectable;
+  }
+  return flagged;
+}
+
 // An attempt with uncorrectable vectors is replayed unless it was the last one allowed. Every rank
 // of an MPI job decides alike (the count is agreed); rank 0's message names the vector.
 void check_replay_limit(const RunRequest& request, const ReplayRecord& flagged) {
@@ -143,13 +156,7 @@ RunCompletion run_local(const RunRequest& request, RunObserver& observer) {
     options.attempt = attempt;
     RunDriver driver(*setup.topology, setup.chip, setup.bundle, transport, options);
     outcome = driver.run();
-    ReplayRecord flagged{.attempt = attempt};
-    for (const TspOutcome& t : outcome.local) {
-      if (t.fec_uncorrectable > 0 && flagged.first.empty()) {
-        flagged.first = fmt::format("TSP {}: {}", t.tsp.value, t.first_uncorrectable);
-      }
-      flagged.uncorrectable_vectors += t.fec_uncorrectable;
-    }
+    ReplayRecord flagged = flagged_vectors(outcome, attempt);
     if (flagged.uncorrectable_vectors == 0) break;
     check_replay_limit(request, flagged);
     replays.push_back(std::move(flagged));
@@ -243,20 +250,12 @@ RunCompletion run_mpi(const RunRequest& request, WatchedComm& comm, RunObserver&
       RunDriver driver(*setup.topology, setup.chip, setup.bundle, *transport, options);
       outcome = driver.run();
       // Replay? Every rank learns the job's count; rank 0 the first vector (lowest TSP).
-      std::int64_t mine = 0;
-      std::string first;
-      for (const TspOutcome& t : outcome.local) {
-        if (t.fec_uncorrectable > 0 && first.empty()) {
-          first = fmt::format("TSP {}: {}", t.tsp.value, t.first_uncorrectable);
-        }
-        mine += t.fec_uncorrectable;
-      }
-      ReplayRecord flagged{.attempt = attempt};
-      flagged.uncorrectable_vectors =
-          comm.allreduce_sum({mine}, "the count of uncorrectable vectors (replay or not)")[0];
+      ReplayRecord flagged = flagged_vectors(outcome, attempt);
+      flagged.uncorrectable_vectors = comm.allreduce_sum(
+          {flagged.uncorrectable_vectors}, "the count of uncorrectable vectors (replay or not)")[0];
       if (flagged.uncorrectable_vectors == 0) break;
       const std::vector<std::string> firsts =
-          comm.gather(first, "the gather of the first uncorrectable vector of every rank");
+          comm.gather(flagged.first, "the gather of the first uncorrectable vector of every rank");
       for (const std::string& f : firsts) {
         if (!f.empty()) {
           flagged.first = f;  // ranks hold ascending TSP blocks: the first non-empty is lowest

@@ -114,9 +114,10 @@ Json alignment_to_json(const AlignmentResult& a) {
 
 // The report's "clock" object (drifting clocks only; docs/report.md, docs/clocks.md): the
 // oscillators, the HAC echo estimate of every link (ISCA'22 Table 2's columns), the parent/child
-// alignment's convergence and residual per TSP, and what RUNTIME_DESKEW corrected.
+// alignment's convergence and residual per TSP, and what RUNTIME_DESKEW corrected (the totals:
+// the summary's).
 Json clock_to_json(const Topology& topology, const HacSyncResult& sync,
-                   const std::vector<TspRecord>& tsps) {
+                   const std::vector<TspRecord>& tsps, const RunSummary::Clocks& totals) {
   const ClockParams& c = topology.clock();
   Json links = Json::array();
   for (const LinkLatencyEstimate& e : sync.links) {
@@ -131,9 +132,6 @@ Json clock_to_json(const Topology& topology, const HacSyncResult& sync,
                      {"estimate_cycles", e.estimate_cycles}});
   }
   Json per_tsp = Json::array();
-  Cycle pause_total = 0;
-  Cycle max_correction = 0;
-  std::int64_t late = 0;
   for (const TspRecord& t : tsps) {
     const auto i = static_cast<std::size_t>(t.tsp);
     per_tsp.push_back({{"tsp", t.tsp},
@@ -146,25 +144,23 @@ Json clock_to_json(const Topology& topology, const HacSyncResult& sync,
                        {"pause_cycles", t.pause_cycles},
                        {"max_deskew_correction_cycles", t.max_deskew_correction_cycles},
                        {"late_deskews", t.late_deskews}});
-    pause_total += t.pause_cycles;
-    max_correction = std::max(max_correction, t.max_deskew_correction_cycles);
-    late += t.late_deskews;
   }
-  return Json{
-      {"ppm_spread", c.ppm_spread},
-      {"seed", c.seed},
-      {"echo_iterations", c.echo_iterations},
-      {"alignment",
-       {{"block_exchanges", c.alignment_block_exchanges},
-        {"step_cycles", c.alignment_step_cycles},
-        {"rounds_epochs", sync.rounds},
-        {"max_exchanges", sync.max_exchanges},
-        {"max_abs_residual_cycles", sync.max_abs_residual_cycles},
-        {"residual_spread_cycles", sync.residual_spread_cycles}}},
-      {"runtime_deskew",
-       {{"pause_cycles", pause_total}, {"max_correction_cycles", max_correction}, {"late", late}}},
-      {"links", links},
-      {"tsps", per_tsp}};
+  return Json{{"ppm_spread", c.ppm_spread},
+              {"seed", c.seed},
+              {"echo_iterations", c.echo_iterations},
+              {"alignment",
+               {{"block_exchanges", c.alignment_block_exchanges},
+                {"step_cycles", c.alignment_step_cycles},
+                {"rounds_epochs", sync.rounds},
+                {"max_exchanges", sync.max_exchanges},
+                {"max_abs_residual_cycles", sync.max_abs_residual_cycles},
+                {"residual_spread_cycles", sync.residual_spread_cycles}}},
+              {"runtime_deskew",
+               {{"pause_cycles", totals.pause_cycles},
+                {"max_correction_cycles", totals.max_correction_cycles},
+                {"late", totals.late_deskews}}},
+              {"links", links},
+              {"tsps", per_tsp}};
 }
 
 // Sums over every TSP's entry.
@@ -255,7 +251,9 @@ void write_report(const RunRequest& request, const RunSetup& setup, const Driver
       {"alignment", alignment_to_json(setup.alignment)},
       {"digest", summary.digest.hex()},
   };
-  if (setup.hac_sync) report["clock"] = clock_to_json(*setup.topology, *setup.hac_sync, tsps);
+  if (setup.hac_sync) {
+    report["clock"] = clock_to_json(*setup.topology, *setup.hac_sync, tsps, *summary.clocks);
+  }
   if (setup.failover) {
     const FailoverRecord& f = *setup.failover;
     Json remap = Json::array();
