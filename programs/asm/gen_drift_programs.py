@@ -53,7 +53,6 @@ def generate(out_rel, deskew, expect=None):
         f"# topology: {TOPOLOGY}",
         f"# run: tspemu run programs/asm/{out_rel} --topology {TOPOLOGY} --local",
         f"# run: launch/tspemu-mpirun -n 8 programs/asm/{out_rel} --topology {TOPOLOGY}",
-        f"# run: launch/tspemu-mpirun programs/asm/{out_rel} --topology {TOPOLOGY}",
     ] if deskew else [
         f"# topology: {TOPOLOGY}",
         f"# run: tspemu run programs/asm/{out_rel} --topology {TOPOLOGY} --local",

@@ -37,6 +37,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -97,6 +98,10 @@ struct TraceSlice {
   Opcode opcode = Opcode::nop;
   Cycle issue = 0;
   Cycle end = 0;
+  template <class Archive>
+  void serialize(Archive& archive) {
+    archive(queue, queue_index, instruction, opcode, issue, end);
+  }
 };
 
 // A vector a SEND put on a C2C port, for the runtime to carry over the port's link.
@@ -189,6 +194,16 @@ class Engine {
   [[nodiscard]] Cycle next_event_cycle() const;
   // Vectors delivered and not yet taken by a RECEIVE.
   [[nodiscard]] std::int64_t vectors_pending() const;
+
+  // ---- checkpoint/restart (docs/checkpoint.md) ----
+  // The engine's whole dynamic state between two run_until calls (after take_sends): queues,
+  // units, streams, SRAM, MXM, ALUs, the timing wheel and its values in flight, C2C buffers, the
+  // clock and the statistics so far. restore_state, on an engine built from the same program,
+  // chip and options (and nothing run yet), resumes exactly there: the rest of the run, its
+  // result and digest are those of the uninterrupted run. A state that does not fit the program
+  // (another program, chip or format) is an InputError naming what differs.
+  [[nodiscard]] std::vector<std::uint8_t> save_state() const;
+  void restore_state(std::span<const std::uint8_t> bytes);
 
  private:
   class Impl;

@@ -35,6 +35,7 @@
 #include <map>
 #include <memory>
 #include <queue>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -71,8 +72,15 @@ class Engine::Impl {
   [[nodiscard]] Cycle last_active_cycle() const { return final_cycle_; }
   [[nodiscard]] Cycle next_event_cycle() const { return next_cycle(); }
   [[nodiscard]] std::int64_t vectors_pending() const { return delivered_ - received_; }
+  // Checkpoint/restart (chip/engine_checkpoint.cpp).
+  [[nodiscard]] std::vector<std::uint8_t> save_state() const;
+  void restore_state(std::span<const std::uint8_t> bytes);
 
  private:
+  // The dynamic state in one archive pass (save and load alike): chip/engine_checkpoint.cpp.
+  template <class Archive>
+  void state(Archive& archive);
+
   // ---- types ----------------------------------------------------------------------------------
   struct Effect {
     enum class Kind : std::uint8_t {
@@ -98,6 +106,10 @@ class Engine::Impl {
     std::array<std::uint32_t, 4> vecs{};  // pool vectors (accumulate: accumulator pool index)
     std::int32_t queue = 0;               // who produced it, for errors
     std::int32_t instruction = 0;
+    template <class Archive>
+    void serialize(Archive& archive) {
+      archive(kind, direction, clear, floating, count, unit, index, vecs, queue, instruction);
+    }
   };
 
   struct ExecItem {
@@ -116,6 +128,11 @@ class Engine::Impl {
     // Filled by execution.
     std::uint32_t effects_used = 0;
     std::uint32_t port_banks = 0;  // MEM: banks touched (GATHER/SCATTER from the map)
+    template <class Archive>
+    void serialize(Archive& archive) {
+      archive(queue, instruction, issue, exec, land, address, first_vec, vec_count, first_effect,
+              effect_count, acc_slot, effects_used, port_banks);
+    }
   };
 
   struct Work {
@@ -130,6 +147,10 @@ class Engine::Impl {
       lands.clear();
       free_vecs.clear();
       free_accs.clear();
+    }
+    template <class Archive>
+    void serialize(Archive& archive) {
+      archive(cycle, exec, lands, free_vecs, free_accs);
     }
   };
 
@@ -170,11 +191,19 @@ class Engine::Impl {
     Opcode busy_opcode = Opcode::nop;
     std::int64_t instructions = 0;
     std::int64_t busy_cycles = 0;
+    template <class Archive>
+    void serialize(Archive& archive) {
+      archive(busy_until, busy_since, busy_opcode, instructions, busy_cycles);
+    }
   };
 
   struct AluRegister {
     VectorGroup value;
     bool valid = false;
+    template <class Archive>
+    void serialize(Archive& archive) {
+      archive(value.planes, value.count, valid);
+    }
   };
 
   // ---- helpers --------------------------------------------------------------------------------
@@ -295,6 +324,10 @@ class Engine::Impl {
     Vector data;
     TspId src;
     LinkId link;
+    template <class Archive>
+    void serialize(Archive& archive) {
+      archive(arrival, arrival_time_as, data, src, link);
+    }
   };
   std::vector<std::deque<Buffered>> port_buffers_;
   ChipClock clock_;

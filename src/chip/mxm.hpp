@@ -89,8 +89,7 @@ struct MxmPlane {
   // LW target; allocated by the first LW (+0 until written), so that a TSP that never loads
   // weights does not carry 100 KiB per plane.
   std::unique_ptr<std::array<Vector, kMxmRows>> buffer;
-  std::unique_ptr<std::array<Vector, kMxmRows>> staged;  // IW's snapshot, until it completes
-  std::shared_ptr<const InstalledWeights> installed;     // nullptr until the first IW completes
+  std::shared_ptr<const InstalledWeights> installed;  // nullptr until the first IW completes
   std::vector<AccumulatorLanes> accumulators;
 };
 

@@ -57,6 +57,12 @@ class Sram {
 
   // Pages allocated so far, and a visit in ascending (slice, page) order: f(slice, page, bytes).
   [[nodiscard]] std::size_t touched_pages() const { return touched_pages_; }
+  // Checkpoint/restart (chip/engine_checkpoint.cpp): written bits and pages, exactly.
+  template <class Archive>
+  void serialize(Archive& archive) {
+    archive(touched_pages_, written_, pages_);
+  }
+
   template <class F>
   void for_each_touched_page(F&& f) const {
     for (int s = 0; s < slices_; ++s) {
@@ -73,6 +79,10 @@ class Sram {
  private:
   struct Page {
     std::array<Vector, kRowsPerPage> rows{};
+    template <class Archive>
+    void serialize(Archive& archive) {
+      archive(rows);
+    }
   };
   Page& page_for_write(int slice, int row);
 
@@ -106,6 +116,12 @@ class BankPorts {
   [[nodiscard]] Conflict reserve(int slice, Cycle cycle, Access access, std::uint32_t banks,
                                  std::int64_t owner);
 
+  // Checkpoint/restart: the reservations still ahead.
+  template <class Archive>
+  void serialize(Archive& archive) {
+    archive(uses_);
+  }
+
  private:
   struct Use {
     Cycle cycle = INT64_MIN;
@@ -113,6 +129,10 @@ class BankPorts {
     std::uint32_t write_banks = 0;
     std::int64_t read_owner = -1;
     std::int64_t write_owner = -1;
+    template <class Archive>
+    void serialize(Archive& archive) {
+      archive(cycle, read_banks, write_banks, read_owner, write_owner);
+    }
   };
   int slices_;
   std::uint64_t mask_;

@@ -63,6 +63,14 @@ class StreamFile {
   // stream file holds.
   [[nodiscard]] std::size_t ring_slots() const;
 
+  // Checkpoint/restart (chip/engine_checkpoint.cpp): every stored diagonal, exactly. Loading into
+  // a file of the same shape and mode.
+  template <class Archive>
+  void serialize(Archive& archive) {
+    archive(latest_write_cycle_, rings_, entries_, free_entries_, values_, free_values_,
+            live_entries_);
+  }
+
  private:
   // A diagonal's writers are a list of entries in one arena for the whole file (a slot is 16
   // bytes, most diagonals have one writer); entries and values of a dropped diagonal go back to
@@ -72,10 +80,18 @@ class StreamFile {
     std::int32_t next = -1;  // the next writer of the diagonal, or -1
     Cycle cycle = 0;
     std::uint32_t value_index = 0;  // into values_ (data mode)
+    template <class Archive>
+    void serialize(Archive& archive) {
+      archive(position, next, cycle, value_index);
+    }
   };
   struct Slot {
     Cycle key = kNoKey;
     std::int32_t head = -1;  // first writer, or -1
+    template <class Archive>
+    void serialize(Archive& archive) {
+      archive(key, head);
+    }
   };
   static constexpr Cycle kNoKey = INT64_MIN;
 

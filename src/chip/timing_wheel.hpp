@@ -58,6 +58,35 @@ class TimingWheel {
     bucket.clear();
   }
 
+  // Checkpoint/restart: the busy buckets (index order) with their work; loading expects a wheel
+  // of the same size with nothing pending.
+  template <class Archive>
+  void save(Archive& archive) const {
+    archive(static_cast<std::uint64_t>(buckets_.size()), static_cast<std::uint64_t>(busy_));
+    for (std::size_t i = 0; i < buckets_.size(); ++i) {
+      if ((bits_[i >> 6] >> (i & 63)) & 1U) archive(static_cast<std::uint64_t>(i), buckets_[i]);
+    }
+  }
+  template <class Archive>
+  void load(Archive& archive) {
+    std::uint64_t size = 0;
+    std::uint64_t busy = 0;
+    archive(size, busy);
+    if (size != buckets_.size() || busy_ != 0 || busy > size) {
+      throw InputError("checkpoint: the timing wheel does not match this chip's op timings");
+    }
+    for (std::uint64_t k = 0; k < busy; ++k) {
+      std::uint64_t i = 0;
+      archive(i);
+      if (i >= size || ((bits_[i >> 6] >> (i & 63)) & 1U)) {
+        throw InputError("checkpoint: a timing wheel bucket is out of range or repeated");
+      }
+      archive(buckets_[i]);
+      bits_[i >> 6] |= std::uint64_t{1} << (i & 63);
+      ++busy_;
+    }
+  }
+
   // The earliest pending cycle after `current` (every pending cycle lies in
   // (current, current + size)), or INT64_MAX.
   [[nodiscard]] Cycle next_after(Cycle current) const {

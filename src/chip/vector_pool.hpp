@@ -30,6 +30,12 @@ class SlotPool {
   // Slots ever allocated (the pool's high-water mark).
   [[nodiscard]] std::size_t capacity() const { return slots_.size(); }
 
+  // Checkpoint/restart: slots and free list exactly (effects in flight name slots by id).
+  template <class Archive>
+  void serialize(Archive& archive) {
+    archive(slots_, free_);
+  }
+
  private:
   std::vector<T> slots_;
   std::vector<Id> free_;

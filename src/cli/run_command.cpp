@@ -30,8 +30,10 @@ void add_run_command(CLI::App& app, CommandTable& table) {
       "block of TSPs per rank, with --local every TSP in this process. Ends stdout with "
       "`digest: <hex>`.");
   auto args = std::make_shared<RunArgs>();
-  sub->add_option("program", args->program, "Bundle (.tspb) or assembly (.tsa)")->required();
-  sub->add_option("--topology,-t", args->topology, "Topology TOML (topologies/*.toml)")->required();
+  sub->add_option("program", args->program,
+                  "Bundle (.tspb) or assembly (.tsa); with --restart, optional (the checkpoint's)");
+  sub->add_option("--topology,-t", args->topology,
+                  "Topology TOML (topologies/*.toml); with --restart, optional (the checkpoint's)");
   sub->add_flag("--local", args->request.local,
                 "Emulate every TSP in this process (the reference transport; no MPI)");
   add_i64_option(sub, "--tsps-per-rank", args->request.tsps_per_rank,
@@ -90,6 +92,16 @@ void add_run_command(CLI::App& app, CommandTable& table) {
                   "(leave the launcher's binding)")
       ->check(CLI::IsMember({"none", "core"}))
       ->capture_default_str();
+  add_path_option(sub, "--checkpoint-dir", args->request.checkpoint_dir,
+                  "Write checkpoints into this directory (docs/checkpoint.md): every "
+                  "--checkpoint-every epochs, on SIGUSR1 (and go on), on SIGTERM or SIGUSR2 (and "
+                  "stop, exit code 3)");
+  add_i64_option(sub, "--checkpoint-every", args->request.checkpoint_every,
+                 "HAC epochs between checkpoints, 1..2^40 (default: only on signals)", 1,
+                 std::int64_t{1} << 40);
+  add_path_option(sub, "--restart", args->request.restart,
+                  "Resume the run checkpointed in this directory, on any rank count or --local: "
+                  "the same final digest as the uninterrupted run");
   sub->add_flag("--report-binding", args->output.report_binding,
                 "Print every rank's host, local rank, cpuset and NUMA node");
   sub->add_flag("--quiet,-q", args->output.quiet, "Print only the final digest line");
@@ -97,10 +109,27 @@ void add_run_command(CLI::App& app, CommandTable& table) {
                 "Print how far the run is on stderr (rank 0), at most a line a second: cycle, "
                 "percentage of the predicted cycles and ETA for compiled bundles, emulated "
                 "cycles/s (default: when stderr is a terminal)");
-  table.add(sub, [args] {
+  table.add(sub, [args, sub] {
     RunRequest request = args->request;
     request.program = args->program;
     request.topology = args->topology;
+    if (request.restart) {
+      // A restart runs on with the checkpointed run's options (runtime/run.hpp, with_restart).
+      for (const char* option :
+           {"--seed", "--shuffle-seed", "--timing-only", "--agree-epochs", "--clock-seed",
+            "--trace-cycles", "--stats-interval", "--fail-tsp"}) {
+        if (sub->count(option) > 0) {
+          throw InputError(
+              fmt::format("--restart goes on with the checkpointed run's options: "
+                          "drop {} (docs/checkpoint.md)",
+                          option));
+        }
+      }
+    } else if (request.program.empty() || request.topology.empty()) {
+      throw InputError(request.program.empty() ? "the program is required (or --restart DIR)"
+                                               : "--topology is required (or --restart DIR)");
+    }
+    request = with_restart(request);
     for (const auto& d : args->dumps) {
       const auto eq = d.find('=');
       if (eq == std::string::npos || eq == 0 || eq + 1 == d.size()) {

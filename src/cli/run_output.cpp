@@ -58,6 +58,18 @@ void print_summary(const RunSummary& s, bool quiet) {
                   static_cast<long long>(r.uncorrectable_vectors),
                   r.uncorrectable_vectors == 1 ? "" : "s", r.first.c_str());
     }
+    if (s.restarted_from) {
+      const CheckpointRecord& c = *s.restarted_from;
+      std::printf("restarted: from the checkpoint in %s before window %lld (cycle %lld)\n",
+                  c.directory.c_str(), static_cast<long long>(c.window),
+                  static_cast<long long>(c.cycle));
+    }
+    if (!s.checkpoints.empty()) {
+      const CheckpointRecord& c = s.checkpoints.back();
+      std::printf("checkpoints: %zu written to %s, the last before window %lld (cycle %lld)\n",
+                  s.checkpoints.size(), c.directory.c_str(), static_cast<long long>(c.window),
+                  static_cast<long long>(c.cycle));
+    }
     if (s.clocks) {
       const auto& c = *s.clocks;
       std::printf(
@@ -126,6 +138,15 @@ ProgressSink RunPrinter::progress() {
 
 int RunPrinter::finish(const RunCompletion& result) {
   if (result.error) write_error_line(*result.error);
+  if (result.stopped) {
+    const CheckpointRecord& c = *result.stopped;
+    std::printf(
+        "stopped: on %s, after writing the checkpoint before window %lld (cycle %lld) to %s; go on "
+        "with `tspemu run --restart %s`\n",
+        c.reason.c_str(), static_cast<long long>(c.window), static_cast<long long>(c.cycle),
+        c.directory.c_str(), c.directory.c_str());
+    std::fflush(stdout);
+  }
   if (result.summary) print_summary(*result.summary, options_.quiet);
   return result.exit_code;
 }

@@ -52,6 +52,13 @@ class ChipClock {
   // The largest |pause - t| so far: the drift a RUNTIME_DESKEW corrected, in local cycles.
   [[nodiscard]] Cycle max_correction_cycles() const { return max_correction_; }
 
+  // Checkpoint/restart: the whole map with its pauses.
+  template <class Archive>
+  void serialize(Archive& archive) {
+    archive(ideal_, period_, reference_, origin_, epoch_, anchor_cycle_, anchor_time_,
+            pause_cycles_, nominal_pause_, runtime_deskews_, late_deskews_, max_correction_);
+  }
+
  private:
   bool ideal_ = true;
   GlobalTime period_ = 1;     // this chip's cycle

@@ -5,6 +5,8 @@
 #include <xxhash.h>
 
 #include <bit>
+#include <cstddef>
+#include <cstring>
 
 #include "common/error.hpp"
 
@@ -45,6 +47,31 @@ Hasher& Hasher::str(std::string_view text) {
 Digest128 Hasher::finish() const {
   const XXH128_hash_t h = XXH3_128bits_digest(&state_->xxh);
   return Digest128{h.high64, h.low64};
+}
+
+std::vector<std::uint8_t> Hasher::state() const {
+  // Bytewise (padding included: State zero-initialises it), without the secret's address, which
+  // belongs to this process; from_state puts the default secret back.
+  std::vector<std::uint8_t> bytes(sizeof(XXH3_state_t));
+  std::memcpy(bytes.data(), &state_->xxh, bytes.size());
+  const unsigned char* none = nullptr;
+  std::memcpy(bytes.data() + offsetof(XXH3_state_t, extSecret), &none, sizeof(none));
+  return bytes;
+}
+
+Hasher Hasher::from_state(std::span<const std::uint8_t> bytes) {
+  Hasher h;
+  if (bytes.size() != sizeof(XXH3_state_t)) {
+    throw InputError(fmt::format("a saved digest state has {} bytes, not {}", bytes.size(),
+                                 sizeof(XXH3_state_t)));
+  }
+  const unsigned char* secret = h.state_->xxh.extSecret;  // the default secret of the reset
+  std::memcpy(&h.state_->xxh, bytes.data(), bytes.size());
+  if (h.state_->xxh.extSecret != nullptr || h.state_->xxh.bufferedSize > XXH3_INTERNALBUFFER_SIZE) {
+    throw InputError("a saved digest state is malformed");
+  }
+  h.state_->xxh.extSecret = secret;
+  return h;
 }
 
 Digest128 digest_of(std::span<const std::uint8_t> data) {

@@ -9,6 +9,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace tspemu {
 
@@ -44,6 +45,12 @@ class Hasher {
   Hasher& str(std::string_view text);  // length-prefixed, so ("ab","c") != ("a","bc")
   Hasher& digest(const Digest128& d) { return u64(d.high).u64(d.low); }
   [[nodiscard]] Digest128 finish() const;
+
+  // Checkpoint/restart: the streaming state as bytes (no pointers: XXH3's secret is its default
+  // one), and a hasher that goes on from such bytes exactly as the saved one would. from_state
+  // throws InputError if the bytes are not a state of this build's XXH3.
+  [[nodiscard]] std::vector<std::uint8_t> state() const;
+  [[nodiscard]] static Hasher from_state(std::span<const std::uint8_t> bytes);
 
  private:
   struct State;

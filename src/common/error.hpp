@@ -28,6 +28,9 @@ enum class ErrorKind : std::uint8_t { input, schedule, runtime, internal };
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitRuntimeError = 1;  // schedule, runtime and internal errors
 inline constexpr int kExitInputError = 2;    // usage, configuration and malformed input
+// Not an error: `tspemu run` stopped on SIGTERM or SIGUSR2 after writing a checkpoint
+// (docs/checkpoint.md); `tspemu run --restart DIR` goes on from it.
+inline constexpr int kExitStopped = 3;
 
 // A position in a user's file. line/column are 1-based; 0 means "not known".
 struct SourceLocation {

@@ -13,15 +13,7 @@ struct RunDriver::Local {
   TspId tsp;
   std::unique_ptr<Engine> engine;
   Hasher sent_log;
-  std::int64_t vectors_sent = 0;
-  std::int64_t vectors_received = 0;
-  std::int64_t fec_corrected = 0;
-  std::int64_t fec_uncorrectable = 0;
-  std::string first_uncorrectable;  // what the replay report names
-  // Vectors sent per C2C port: a TSP's own ports, not every link of the machine (which would make
-  // a run's memory quadratic in TSPs).
-  std::vector<std::int64_t> port_vectors;
-  std::map<std::pair<std::int64_t, std::int32_t>, std::int64_t> interval_link_vectors;
+  TspRunCounters counters;  // what a checkpoint keeps of the TSP besides its engine
 };
 
 namespace {
@@ -118,9 +110,9 @@ RunDriver::RunDriver(const Topology& topology, const ChipConfig& chip, const Bun
       empty_programs_.push_back(std::move(empty));
     }
     locals_.push_back(
-        Local{tsp, std::make_unique<Engine>(*program, chip, engine_options), Hasher{}, 0, 0, 0, 0,
-              std::string(),
-              std::vector<std::int64_t>(static_cast<std::size_t>(topology.chip().c2c_ports), 0)});
+        Local{tsp, std::make_unique<Engine>(*program, chip, engine_options), Hasher{},
+              TspRunCounters{.port_vectors = std::vector<std::int64_t>(
+                                 static_cast<std::size_t>(topology.chip().c2c_ports), 0)}});
   }
   // Elide empty exchange messages (net/exchange_plan.hpp) when the bundle's send schedule is the
   // whole traffic: a SEND hands its vector over in the window in which its result lands. Every
@@ -176,6 +168,74 @@ void RunDriver::check_against_schedule(TspId tsp, const C2cSend& send, std::uint
   }
 }
 
+void RunDriver::resume_from(const CheckpointManifest& manifest,
+                            const std::filesystem::path& directory) {
+  for (Local& local : locals_) {
+    TspCheckpoint t = read_tsp_checkpoint(directory, manifest, local.tsp);
+    local.engine->restore_state(t.engine);
+    local.sent_log = Hasher::from_state(t.sent_log);
+    if (t.counters.port_vectors.size() != local.counters.port_vectors.size()) {
+      throw InputError(fmt::format("checkpoint: TSP {} has {} C2C ports in its file, {} here",
+                                   local.tsp.value, t.counters.port_vectors.size(),
+                                   local.counters.port_vectors.size()));
+    }
+    local.counters = std::move(t.counters);
+    for (const TspCheckpoint::LinkSend& l : t.links) {
+      if (l.link.value < 0 || l.link.index() >= topology_.link_count() || l.direction < 0 ||
+          l.direction > 1) {
+        throw InputError(
+            fmt::format("checkpoint: TSP {} names link {}, which topology '{}' does "
+                        "not have",
+                        local.tsp.value, l.link.value, topology_.name()));
+      }
+      link_sequence_[l.direction][l.link.index()] = l.sequence;
+      link_last_send_[l.direction][l.link.index()] = l.last_send;
+    }
+  }
+}
+
+CheckpointRecord RunDriver::write_checkpoint(WindowIndex next, const DriverOutcome& outcome,
+                                             std::string reason) {
+  const CheckpointPlan& plan = *options_.checkpoint;
+  const WindowClock& clock = transport_.layout().window();
+  CheckpointManifest manifest;
+  manifest.run = plan.identity;
+  manifest.attempt = options_.attempt;
+  manifest.replays = plan.replays;
+  manifest.next_window = next;
+  manifest.next_cycle = clock.begin(next);
+  manifest.windows = outcome.windows;
+  manifest.windows_skipped = outcome.windows_skipped;
+  manifest.executed_windows = outcome.executed_windows;
+  manifest.state_directory = state_directory_name(next);
+  manifest.reason = std::move(reason);
+  for (Local& local : locals_) {
+    TspCheckpoint t;
+    t.tsp = local.tsp;
+    t.sent_log = local.sent_log.state();
+    t.counters = local.counters;
+    // The directions this TSP sends on are its own: every rank saves only what it changed.
+    for (std::size_t port = 0; port < local.counters.port_vectors.size(); ++port) {
+      const auto link_id = topology_.link_at(local.tsp, PortId(static_cast<std::int32_t>(port)));
+      if (!link_id) continue;
+      const Link& link = topology_.link(*link_id);
+      const int direction = link.a.tsp == local.tsp && link.a.port.index() == port ? 0 : 1;
+      t.links.push_back(TspCheckpoint::LinkSend{*link_id, direction,
+                                                link_sequence_[direction][link_id->index()],
+                                                link_last_send_[direction][link_id->index()]});
+    }
+    t.engine = local.engine->save_state();
+    write_tsp_checkpoint(plan.directory, manifest.state_directory, t, next,
+                         plan.identity.program_digest);
+  }
+  // Every rank's files exist before the manifest names them.
+  ControlState written;
+  written.tsps = static_cast<std::int64_t>(locals_.size());
+  (void)transport_.agree(written);
+  if (!locals_.empty() && locals_.front().tsp.value == 0) commit_manifest(plan.directory, manifest);
+  return CheckpointRecord{plan.directory, next, manifest.next_cycle, manifest.reason};
+}
+
 DriverOutcome RunDriver::run() {
   const auto started = std::chrono::steady_clock::now();
   const WindowClock& clock = transport_.layout().window();
@@ -187,7 +247,21 @@ DriverOutcome RunDriver::run() {
   std::vector<std::vector<InFlightVector>> incoming(locals_.size());
 
   WindowIndex window = 0;
+  const Cycle epoch_cycles = topology_.chip().hac_period_cycles;
+  std::int64_t last_checkpoint_epoch = 0;
+  if (options_.resume != nullptr) {
+    const CheckpointManifest& m = *options_.resume;
+    resume_from(m, options_.resume_directory);
+    window = m.next_window;
+    outcome.windows = m.windows;
+    outcome.windows_skipped = m.windows_skipped;
+    if (options_.trace) outcome.executed_windows = m.executed_windows;
+    last_checkpoint_epoch = m.next_cycle / epoch_cycles;
+    outcome.restarted_from =
+        CheckpointRecord{options_.resume_directory, m.next_window, m.next_cycle, m.reason};
+  }
   for (;;) {
+    if (options_.before_window) options_.before_window(window);
     const Cycle end = clock.end(window);
     for (std::size_t i = 0; i < locals_.size(); ++i) {
       Local& local = locals_[i];
@@ -245,10 +319,10 @@ DriverOutcome RunDriver::run() {
                               options_.time_base->flight_as(v.arrival_cycle - v.send_cycle);
         }
         hash_in_flight(local.sent_log, v);
-        ++local.vectors_sent;
-        ++local.port_vectors[send.port.index()];
+        ++local.counters.vectors_sent;
+        ++local.counters.port_vectors[send.port.index()];
         if (options_.stats_interval > 0) {
-          ++local
+          ++local.counters
                 .interval_link_vectors[{send.send_cycle / options_.stats_interval, link_id->value}];
         }
         outbox.add(v);
@@ -257,20 +331,20 @@ DriverOutcome RunDriver::run() {
     transport_.exchange(window, outboxes, incoming);
     for (std::size_t i = 0; i < locals_.size(); ++i) {
       for (const InFlightVector& v : incoming[i]) {
-        if (v.flags & kFecCorrected) ++locals_[i].fec_corrected;
+        if (v.flags & kFecCorrected) ++locals_[i].counters.fec_corrected;
         if (v.flags & kFecUncorrectable) {
           // The FEC flagged the vector: this attempt's results must not be used. The emulation
           // still delivers its (intact) data so that the attempt runs to its end in lockstep on
           // every rank; the run command then replays (runtime/run.hpp, RunRequest::max_replays).
-          if (locals_[i].fec_uncorrectable++ == 0) {
-            locals_[i].first_uncorrectable =
+          if (locals_[i].counters.fec_uncorrectable++ == 0) {
+            locals_[i].counters.first_uncorrectable =
                 fmt::format("link {} (TSP {} -> TSP {}), vector {} arriving at cycle {}",
                             v.link.value, v.src.value, v.dst.value, v.sequence, v.arrival_cycle);
           }
         }
         locals_[i].engine->deliver(v.dst_port, v.arrival_cycle, v.data, v.src, v.link,
                                    v.arrival_time_as);
-        ++locals_[i].vectors_received;
+        ++locals_[i].counters.vectors_received;
       }
     }
     ++outcome.windows;
@@ -302,13 +376,14 @@ DriverOutcome RunDriver::run() {
         ControlState s;
         s.tsps = 1;
         s.active_tsps = local.engine->idle() ? 0 : 1;
-        s.vectors_sent = local.vectors_sent;
-        s.vectors_received = local.vectors_received;
+        s.vectors_sent = local.counters.vectors_sent;
+        s.vectors_received = local.counters.vectors_received;
         s.vectors_pending = local.engine->vectors_pending();
         s.last_active_cycle = local.engine->last_active_cycle();
         s.next_event_cycle = local.engine->next_event_cycle();
         mine = mine.combined(s);
       }
+      if (options_.checkpoint != nullptr) mine.flags |= take_checkpoint_signals();
       const ControlState agreed = transport_.agree(mine);
       if (agreed.finished()) {
         outcome.final_cycle = agreed.last_active_cycle;
@@ -329,6 +404,27 @@ DriverOutcome RunDriver::run() {
           next = target;
         }
       }
+      // Checkpoints: every rank decides alike, from the window and the agreed flags.
+      if (options_.checkpoint != nullptr) {
+        const std::int64_t epoch = end / epoch_cycles;
+        const std::int64_t every = options_.checkpoint->every_epochs;
+        const bool periodic = every > 0 && epoch - last_checkpoint_epoch >= every;
+        if (periodic || agreed.has(kCheckpointRequested)) {
+          const std::string reason = agreed.has(kStopRequested) ? "SIGTERM or SIGUSR2"
+                                     : agreed.has(kCheckpointRequested)
+                                         ? "SIGUSR1"
+                                         : fmt::format("every {} epochs", every);
+          outcome.checkpoints.push_back(write_checkpoint(next, outcome, reason));
+          last_checkpoint_epoch = epoch;
+        }
+        if (agreed.has(kStopRequested)) {
+          outcome.stopped = outcome.checkpoints.back();
+          outcome.transport = transport_.stats();
+          outcome.run_seconds =
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+          return outcome;
+        }
+      }
     }
     window = next;
   }
@@ -338,23 +434,23 @@ DriverOutcome RunDriver::run() {
     TspOutcome t;
     t.tsp = local.tsp;
     t.result = local.engine->finish();
-    t.vectors_sent = local.vectors_sent;
-    t.vectors_received = local.vectors_received;
-    t.fec_corrected = local.fec_corrected;
-    t.fec_uncorrectable = local.fec_uncorrectable;
-    t.first_uncorrectable = local.first_uncorrectable;
+    t.vectors_sent = local.counters.vectors_sent;
+    t.vectors_received = local.counters.vectors_received;
+    t.fec_corrected = local.counters.fec_corrected;
+    t.fec_uncorrectable = local.counters.fec_uncorrectable;
+    t.first_uncorrectable = local.counters.first_uncorrectable;
     t.sent_log = local.sent_log.finish();
     Hasher h;
     h.digest(t.result.digest).digest(t.sent_log);
     t.digest = h.finish();
-    for (std::size_t port = 0; port < local.port_vectors.size(); ++port) {
-      if (local.port_vectors[port] == 0) continue;
+    for (std::size_t port = 0; port < local.counters.port_vectors.size(); ++port) {
+      if (local.counters.port_vectors[port] == 0) continue;
       const auto link = topology_.link_at(local.tsp, PortId(static_cast<std::int32_t>(port)));
       TSPEMU_ASSERT(link.has_value(), "vectors sent from a port without a link");
-      t.link_vectors.emplace_back(*link, local.port_vectors[port]);
+      t.link_vectors.emplace_back(*link, local.counters.port_vectors[port]);
     }
     std::sort(t.link_vectors.begin(), t.link_vectors.end());
-    t.interval_link_vectors = std::move(local.interval_link_vectors);
+    t.interval_link_vectors = std::move(local.counters.interval_link_vectors);
     outcome.local.push_back(std::move(t));
   }
   outcome.run_seconds =

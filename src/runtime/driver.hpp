@@ -18,6 +18,8 @@
 // and seed, so run.cpp computes it once per rank for the report and the driver needs no offset.
 
 #include <cstdint>
+#include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -31,6 +33,7 @@
 #include "isa/bundle.hpp"
 #include "isa/chip_config.hpp"
 #include "net/transport.hpp"
+#include "runtime/checkpoint.hpp"
 #include "runtime/send_schedule.hpp"
 #include "topo/topology.hpp"
 
@@ -66,6 +69,15 @@ struct DriverOptions {
   const TimeBase* time_base = nullptr;
   // Replay attempt (0: the first run): attempt k > 0 draws FEC events with replay_fec_seed.
   std::int64_t attempt = 0;
+  // Checkpoints (runtime/checkpoint.hpp; null: none): written at agreements every
+  // checkpoint->every_epochs epochs and when a signal asks (take_checkpoint_signals); after a
+  // stop request the run returns with DriverOutcome::stopped set and no results.
+  const CheckpointPlan* checkpoint = nullptr;
+  // Resume from this checkpoint (read from resume_directory) instead of starting at cycle 0.
+  const CheckpointManifest* resume = nullptr;
+  std::filesystem::path resume_directory;
+  // Called before every window runs, with its index (fault injection: kill@W; never results).
+  std::function<void(WindowIndex)> before_window;
 };
 
 // The seed of replay attempt `attempt`'s FEC draws: a fresh draw per attempt, a pure function of
@@ -90,13 +102,6 @@ struct TspOutcome {
   std::map<std::pair<std::int64_t, std::int32_t>, std::int64_t> interval_link_vectors;
 };
 
-// One attempt the run discarded because the FEC flagged vectors it could not correct.
-struct ReplayRecord {
-  std::int64_t attempt = 0;
-  std::int64_t uncorrectable_vectors = 0;  // over every TSP
-  std::string first;                       // the lowest TSP's first one (rank 0 knows it)
-};
-
 struct DriverOutcome {
   std::vector<TspOutcome> local;  // the TSPs of this process, ascending
   Cycle final_cycle = -1;         // agreed over every TSP
@@ -110,6 +115,11 @@ struct DriverOutcome {
   // never part of a digest.
   double run_seconds = 0;
   std::vector<WindowIndex> executed_windows;  // with DriverOptions::trace: every window run
+  // Checkpoints written by this run, in order; the one a stop request ended it at; the one it
+  // resumed from.
+  std::vector<CheckpointRecord> checkpoints;
+  std::optional<CheckpointRecord> stopped;
+  std::optional<CheckpointRecord> restarted_from;
 };
 
 // Converts the topology's links for the network layer.
@@ -148,6 +158,12 @@ class RunDriver {
   struct Local;
   void check_against_schedule(TspId tsp, const C2cSend& send, std::uint64_t k,
                               const Endpoint& far) const;
+  // Every local TSP's state from the checkpoint (DriverOptions::resume).
+  void resume_from(const CheckpointManifest& manifest, const std::filesystem::path& directory);
+  // Writes this process's TSP files, waits for every rank's (an agreement), and on the process
+  // of TSP 0 commits the manifest. `next` is the window the run goes on with.
+  CheckpointRecord write_checkpoint(WindowIndex next, const DriverOutcome& outcome,
+                                    std::string reason);
   const Topology& topology_;
   Transport& transport_;
   DriverOptions options_;

@@ -29,7 +29,8 @@ constexpr std::array<std::pair<std::string_view, FaultPhase>, 7> kPhases{{
 [[noreturn]] void malformed(std::string_view text) {
   throw InputError(fmt::format(
       "{}='{}': expected ACTION@PHASE:RANK with ACTION stop or kill and PHASE one of init, setup, "
-      "bind, run, gather, result, finalize (e.g. stop@setup:3), or corrupt@WINDOW:RANK (e.g. "
+      "bind, run, gather, result, finalize or a window number (e.g. stop@setup:3, kill@12:1), "
+      "term, usr1 or usr2 at a window number (e.g. term@12:0), or corrupt@WINDOW:RANK (e.g. "
       "corrupt@2:1)",
       kVariable, text));
 }
@@ -67,17 +68,28 @@ std::optional<InjectedFault> parse_injected_fault(std::string_view text) {
     fault.action = FaultAction::corrupt;
     if (!parse_whole(where, fault.window) || fault.window < 0) malformed(text);
   } else {
-    if (action == "stop") {
-      fault.action = FaultAction::stop;
-    } else if (action == "kill") {
-      fault.action = FaultAction::kill;
+    constexpr std::array<std::pair<std::string_view, FaultAction>, 5> kActions{{
+        {"stop", FaultAction::stop},
+        {"kill", FaultAction::kill},
+        {"term", FaultAction::term},
+        {"usr1", FaultAction::usr1},
+        {"usr2", FaultAction::usr2},
+    }};
+    const auto known = std::find_if(kActions.begin(), kActions.end(),
+                                    [&](const auto& a) { return a.first == action; });
+    if (known == kActions.end()) malformed(text);
+    fault.action = known->second;
+    const auto phase = std::find_if(kPhases.begin(), kPhases.end(),
+                                    [&](const auto& p) { return p.first == where; });
+    if (phase != kPhases.end()) {
+      fault.phase = phase->second;
+    } else if (parse_whole(where, fault.window) && fault.window >= 0) {
+      fault.phase = FaultPhase::window;
     } else {
       malformed(text);
     }
-    const auto phase = std::find_if(kPhases.begin(), kPhases.end(),
-                                    [&](const auto& p) { return p.first == where; });
-    if (phase == kPhases.end()) malformed(text);
-    fault.phase = phase->second;
+    const bool signal = fault.action != FaultAction::stop && fault.action != FaultAction::kill;
+    if (signal && fault.phase != FaultPhase::window) malformed(text);
   }
   if (!parse_whole(text.substr(colon + 1), fault.rank) || fault.rank < 0) malformed(text);
   return fault;
@@ -93,6 +105,36 @@ std::optional<std::int64_t> corrupt_window_of_this_rank(const std::optional<Inje
     return std::nullopt;
   }
   return fault->window;
+}
+
+void reach_fault_window(const std::optional<InjectedFault>& fault, std::int64_t window) {
+  if (!fault || fault->phase != FaultPhase::window || window < fault->window ||
+      launcher_rank().value_or(0) != fault->rank) {
+    return;
+  }
+  switch (fault->action) {
+    case FaultAction::term:
+      ::raise(SIGTERM);
+      break;
+    case FaultAction::usr1:
+      ::raise(SIGUSR1);
+      break;
+    case FaultAction::usr2:
+      ::raise(SIGUSR2);
+      break;
+    default:
+      ::raise(fault->action == FaultAction::stop ? SIGSTOP : SIGKILL);
+      break;
+  }
+}
+
+std::function<void(std::int64_t)> window_fault_hook(const std::optional<InjectedFault>& fault) {
+  if (!fault || fault->phase != FaultPhase::window) return {};
+  return [fault, done = false](std::int64_t window) mutable {
+    if (done || window < fault->window) return;
+    done = true;
+    reach_fault_window(fault, window);
+  };
 }
 
 void reach_fault_point(const std::optional<InjectedFault>& fault, FaultPhase phase) {

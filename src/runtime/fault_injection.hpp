@@ -9,6 +9,8 @@
 // when it reaches PHASE:
 //   ACTION  stop: SIGSTOP itself (a hung rank: it neither sends nor answers)
 //           kill: SIGKILL itself (a crashed rank)
+//           term, usr1, usr2: send itself SIGTERM, SIGUSR1 or SIGUSR2 (at a window only: the
+//             checkpoint signals, docs/checkpoint.md, arriving at a known point of the run)
 //           corrupt: flip one data bit of its exchange messages of window PHASE (a number, not
 //             a phase) after checksumming them, as a bad cable would: the receiver must detect it
 //   PHASE   init      before MPI_Init_thread
@@ -18,24 +20,28 @@
 //           gather    before the gathers of the results on rank 0
 //           result    before the broadcast of the exit code
 //           finalize  before MPI_Finalize
-// Unset or empty: no fault. Anything else is an InputError naming the variable. Nothing here
-// changes what a run computes; it only decides whether this process goes on.
+//           W         (a number) before running window W (checkpoint tests: kill@12:3 is a rank
+//                     killed mid-run, after the checkpoints of the windows before)
+// Window faults also act in --local runs, as rank 0. Unset or empty: no fault. Anything else is an
+// InputError naming the variable. Nothing here changes what a run computes; it only decides whether
+// this process goes on.
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 
 namespace tspemu {
 
-enum class FaultPhase { init, setup, bind, run, gather, result, finalize };
+enum class FaultPhase { init, setup, bind, run, gather, result, finalize, window };
 
-enum class FaultAction { stop, kill, corrupt };
+enum class FaultAction { stop, kill, corrupt, term, usr1, usr2 };
 
 struct InjectedFault {
   FaultAction action = FaultAction::stop;
   FaultPhase phase = FaultPhase::init;  // stop and kill
-  std::int64_t window = -1;             // corrupt
+  std::int64_t window = -1;             // corrupt, and stop or kill at FaultPhase::window
   int rank = 0;
 };
 
@@ -47,6 +53,15 @@ struct InjectedFault {
 
 // Performs the fault if it is this rank's (the launcher's rank variable) at `phase`.
 void reach_fault_point(const std::optional<InjectedFault>& fault, FaultPhase phase);
+
+// Performs a FaultPhase::window fault if it is this rank's and `window` is at or after its window
+// (a run skips idle windows). The caller calls it once per run window and stops after the first
+// action (window_fault_hook does both).
+void reach_fault_window(const std::optional<InjectedFault>& fault, std::int64_t window);
+// A hook for DriverOptions::before_window: the fault at the first window run at or after its
+// window, once; empty if the fault is not a window fault.
+[[nodiscard]] std::function<void(std::int64_t)> window_fault_hook(
+    const std::optional<InjectedFault>& fault);
 
 // The window whose outgoing exchange messages this rank must corrupt (corrupt@W:RANK), if any.
 [[nodiscard]] std::optional<std::int64_t> corrupt_window_of_this_rank(

@@ -72,6 +72,31 @@ DriverOptions driver_options(const RunRequest& request, const RunSetup& setup,
   return options;
 }
 
+// The checkpoint plan of one attempt (the replays before it go into its manifests), and where the
+// first attempt of a restarted run resumes. `plan` must outlive the driver.
+void wire_checkpoints(const RunSetup& setup, std::int64_t attempt,
+                      const std::vector<ReplayRecord>& replays, const RunRequest& request,
+                      CheckpointPlan& plan, DriverOptions& options) {
+  options.attempt = attempt;
+  if (setup.checkpoint) {
+    plan = *setup.checkpoint;
+    plan.replays = replays;
+    options.checkpoint = &plan;
+  }
+  if (setup.resume && attempt == setup.resume->attempt) {
+    options.resume = &*setup.resume;
+    options.resume_directory = *request.restart;
+  }
+}
+
+// The attempt a run starts with and the replays before it: a restarted run's, or none.
+std::int64_t first_attempt(const RunSetup& setup) {
+  return setup.resume ? setup.resume->attempt : 0;
+}
+std::vector<ReplayRecord> earlier_replays(const RunSetup& setup) {
+  return setup.resume ? setup.resume->replays : std::vector<ReplayRecord>{};
+}
+
 void write_trace(const RunRequest& request, const RunSetup& setup, const DriverOutcome& outcome,
                  const std::vector<std::string>& parts) {
   const auto [begin, end] = trace_range(true, request.trace_cycles);
@@ -142,26 +167,39 @@ void check_replay_limit(const RunRequest& request, const ReplayRecord& flagged) 
 }
 
 RunCompletion run_local(const RunRequest& request, RunObserver& observer) {
+  const auto fault = injected_fault_from_environment();
   const auto start = std::chrono::steady_clock::now();
   const RunSetup setup = detail::load_run_setup(request);
   RunStart what = run_start(request, setup, "local", 1,
                             fmt::format("{} TSPs in one process", setup.topology->tsp_count()));
   observer.started(what);
   ensure_kokkos_initialized();
+  if (request.checkpoint_dir) install_checkpoint_signals();
   DriverOutcome outcome;
-  std::vector<ReplayRecord> replays;
-  for (std::int64_t attempt = 0;; ++attempt) {
+  std::vector<ReplayRecord> replays = earlier_replays(setup);
+  std::vector<CheckpointRecord> checkpoints;
+  std::optional<CheckpointRecord> restarted_from;  // by the first attempt; replays start afresh
+  for (std::int64_t attempt = first_attempt(setup);; ++attempt) {
     LocalTransport transport(network_layout_of(*setup.topology));
     DriverOptions options = driver_options(request, setup, observer.progress());
-    options.attempt = attempt;
+    CheckpointPlan plan;
+    wire_checkpoints(setup, attempt, replays, request, plan, options);
+    options.before_window = window_fault_hook(fault);
     RunDriver driver(*setup.topology, setup.chip, setup.bundle, transport, options);
     outcome = driver.run();
+    checkpoints.insert(checkpoints.end(), outcome.checkpoints.begin(), outcome.checkpoints.end());
+    if (outcome.restarted_from) restarted_from = outcome.restarted_from;
+    if (outcome.stopped) {
+      return RunCompletion{.exit_code = kExitStopped, .stopped = outcome.stopped};
+    }
     ReplayRecord flagged = flagged_vectors(outcome, attempt);
     if (flagged.uncorrectable_vectors == 0) break;
     check_replay_limit(request, flagged);
     replays.push_back(std::move(flagged));
   }
   outcome.replays = std::move(replays);
+  outcome.checkpoints = std::move(checkpoints);
+  outcome.restarted_from = std::move(restarted_from);
   detail::write_dumps(request, setup, outcome);
   if (detail::has_graph_dumps(request, setup)) {
     detail::write_graph_dumps(request, setup, detail::extract_local_outputs(setup, outcome));
@@ -238,17 +276,25 @@ RunCompletion run_mpi(const RunRequest& request, WatchedComm& comm, RunObserver&
     }
 
     ensure_kokkos_initialized();
+    if (request.checkpoint_dir) install_checkpoint_signals();
     reach_fault_point(fault, FaultPhase::run);
-    std::vector<ReplayRecord> replays;
-    for (std::int64_t attempt = 0;; ++attempt) {
+    std::vector<ReplayRecord> replays = earlier_replays(setup);
+    std::vector<CheckpointRecord> checkpoints;
+    std::optional<CheckpointRecord> restarted_from;
+    for (std::int64_t attempt = first_attempt(setup);; ++attempt) {
       transport = std::make_unique<MpiTransport>(
           comm, network_layout_of(*setup.topology),
           MpiTransportOptions{.rank_of_tsp = partition.rank_of_tsp,
                               .corrupt_window = corrupt_window_of_this_rank(fault)});
       DriverOptions options = driver_options(request, setup, progress);
-      options.attempt = attempt;
+      CheckpointPlan plan;
+      wire_checkpoints(setup, attempt, replays, request, plan, options);
+      options.before_window = window_fault_hook(fault);
       RunDriver driver(*setup.topology, setup.chip, setup.bundle, *transport, options);
       outcome = driver.run();
+      checkpoints.insert(checkpoints.end(), outcome.checkpoints.begin(), outcome.checkpoints.end());
+      if (outcome.restarted_from) restarted_from = outcome.restarted_from;
+      if (outcome.stopped) break;  // every rank alike: the stop was agreed
       // Replay? Every rank learns the job's count; rank 0 the first vector (lowest TSP).
       ReplayRecord flagged = flagged_vectors(outcome, attempt);
       flagged.uncorrectable_vectors = comm.allreduce_sum(
@@ -265,7 +311,15 @@ RunCompletion run_mpi(const RunRequest& request, WatchedComm& comm, RunObserver&
       check_replay_limit(request, flagged);
       replays.push_back(std::move(flagged));
     }
+    if (outcome.stopped) {
+      result.exit_code = kExitStopped;
+      if (rank == 0) result.stopped = outcome.stopped;
+      transport.reset();
+      return result;
+    }
     outcome.replays = std::move(replays);
+    outcome.checkpoints = std::move(checkpoints);
+    outcome.restarted_from = std::move(restarted_from);
     reach_fault_point(fault, FaultPhase::gather);
     // The exchange counters are per rank; the report gives the job's totals.
     const auto messages =

@@ -82,7 +82,22 @@ struct RunRequest {
   std::optional<std::string> fail_tsp;
   // Overrides the topology's [clock] seed (oscillator offsets, HAC phases and protocol draws).
   std::optional<std::uint64_t> clock_seed;
+  // Checkpoints (docs/checkpoint.md): into this directory every checkpoint_every HAC epochs (0:
+  // only when SIGUSR1, SIGUSR2 or SIGTERM asks; the signals are handled only with a directory).
+  std::optional<std::filesystem::path> checkpoint_dir;
+  std::int64_t checkpoint_every = 0;
+  // Resume the run checkpointed in this directory (with_restart fills in what it ran).
+  std::optional<std::filesystem::path> restart;
 };
+
+// --restart DIR: the request completed from DIR's manifest: its program and topology when the
+// request names none (both or neither), and the options that reach results or the checkpointed
+// state (seed, --timing-only, --clock-seed, --shuffle-seed, --agree-epochs, the trace range and
+// the stats interval), which a restart takes from the manifest (the cli refuses them beside
+// --restart). --checkpoint-every without --checkpoint-dir checkpoints into DIR again. --trace and
+// --stats need a checkpointed run that recorded them. Throws InputError. Without --restart: the
+// request unchanged.
+[[nodiscard]] RunRequest with_restart(const RunRequest& request);
 
 // Checks the options that do not need the inputs (ranges above, --bind, --check with
 // --timing-only) and that every output path can be written without replacing an input, another
@@ -161,6 +176,9 @@ struct RunSummary {
   std::vector<ReplayRecord> replays;
   // --fail-tsp: the failure, the remap onto the spare node and the work lost.
   std::optional<FailoverRecord> failover;
+  // Checkpoints written (docs/checkpoint.md) and the one this run resumed from.
+  std::vector<CheckpointRecord> checkpoints;
+  std::optional<CheckpointRecord> restarted_from;
 };
 
 // The result on this process. exit_code is the job's (equal on every rank); summary is there on
@@ -170,6 +188,9 @@ struct RunCompletion {
   int exit_code = 0;
   std::optional<RunSummary> summary;
   std::optional<std::string> error;
+  // A signal asked the run to stop (exit code kExitStopped): the checkpoint it wrote (rank 0 and
+  // --local).
+  std::optional<CheckpointRecord> stopped;
 };
 
 // How the caller follows a run while it works. Called on rank 0 (or --local) only.

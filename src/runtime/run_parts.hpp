@@ -35,6 +35,10 @@ struct RunSetup {
   std::optional<HacSyncResult> hac_sync;
   // --fail-tsp: the remap (the bundle and record above are already the recompiled ones).
   std::optional<FailoverRecord> failover;
+  // --checkpoint-dir: where and how often, and what the manifests say the run is; --restart: the
+  // checkpoint it resumes from (its program and topology checked against this run's digests).
+  std::optional<CheckpointPlan> checkpoint;
+  std::optional<CheckpointManifest> resume;
 };
 
 // Loads and checks the request's inputs (validate_request first). Throws InputError.

@@ -276,6 +276,20 @@ void write_report(const RunRequest& request, const RunSetup& setup, const Driver
     }
     report["replays"] = replays;
   }
+  const auto checkpoint_json = [](const CheckpointRecord& c) {
+    return Json{{"directory", c.directory.string()},
+                {"window", c.window},
+                {"cycle", c.cycle},
+                {"reason", c.reason}};
+  };
+  if (request.checkpoint_dir) {
+    Json written = Json::array();
+    for (const CheckpointRecord& c : outcome.checkpoints) written.push_back(checkpoint_json(c));
+    report["checkpoints"] = {{"directory", request.checkpoint_dir->string()},
+                             {"every_epochs", request.checkpoint_every},
+                             {"written", written}};
+  }
+  if (outcome.restarted_from) report["restarted_from"] = checkpoint_json(*outcome.restarted_from);
   if (request.shuffle_seed) report["shuffle_seed"] = *request.shuffle_seed;
   if (setup.compiled) report["predicted_cycles"] = setup.compiled->predicted_cycles;
   if (summary.model) {
@@ -358,6 +372,8 @@ RunSummary finish_run(const RunRequest& request, const RunSetup& setup,
   if (setup.compiled) summary.predicted_cycles = setup.compiled->predicted_cycles;
   summary.alignment = setup.alignment;
   summary.replays = outcome.replays;
+  summary.checkpoints = outcome.checkpoints;
+  summary.restarted_from = outcome.restarted_from;
   summary.failover = setup.failover;
   if (setup.hac_sync) {
     RunSummary::Clocks c;

@@ -7,6 +7,7 @@
 
 #include "common/error.hpp"
 #include "common/output_file.hpp"
+#include "runtime/checkpoint.hpp"
 #include "runtime/clock_plan.hpp"
 #include "runtime/program_source.hpp"
 #include "runtime/run_parts.hpp"
@@ -150,10 +151,94 @@ RunSetup load_run_setup(const RunRequest& request) {
     setup.compiled = std::move(f.recompiled.record);
     setup.failover = std::move(f.record);
   }
+  if (request.checkpoint_dir || request.restart) {
+    CheckpointIdentity identity;
+    identity.program = std::filesystem::absolute(request.program);
+    identity.topology = std::filesystem::absolute(request.topology);
+    identity.program_digest = setup.program_digest;
+    identity.topology_digest = setup.topology->digest();
+    identity.tsps = static_cast<std::int64_t>(setup.topology->tsp_count());
+    identity.seed = request.seed;
+    identity.timing_only = request.timing_only;
+    identity.clock_seed = request.clock_seed;
+    identity.shuffle_seed = request.shuffle_seed;
+    identity.agreement_epochs = request.agreement_epochs;
+    identity.trace = request.trace.has_value();
+    if (identity.trace) {
+      std::tie(identity.trace_begin, identity.trace_end) = trace_range(true, request.trace_cycles);
+    }
+    identity.stats_interval = request.stats ? request.stats_interval : 0;
+    if (request.restart) {
+      setup.resume = read_manifest(*request.restart);
+      const CheckpointIdentity& was = setup.resume->run;
+      if (was.program_digest != identity.program_digest) {
+        throw InputError(fmt::format(
+            "--restart {}: the checkpoint is of program {} (digest {}), not of {} (digest {})",
+            request.restart->string(), was.program.string(), was.program_digest.hex(),
+            request.program.string(), identity.program_digest.hex()));
+      }
+      if (was.topology_digest != identity.topology_digest || was.tsps != identity.tsps) {
+        throw InputError(fmt::format(
+            "--restart {}: the checkpoint is of topology {} (digest {}), not of {} (digest {})",
+            request.restart->string(), was.topology.string(), was.topology_digest.hex(),
+            request.topology.string(), identity.topology_digest.hex()));
+      }
+    }
+    if (request.checkpoint_dir) {
+      check_checkpoint_directory(*request.checkpoint_dir, identity);
+      setup.checkpoint =
+          CheckpointPlan{*request.checkpoint_dir, request.checkpoint_every, identity, {}};
+    }
+  }
   return setup;
 }
 
 }  // namespace detail
+
+RunRequest with_restart(const RunRequest& request) {
+  if (!request.restart) return request;
+  const std::filesystem::path& dir = *request.restart;
+  const CheckpointManifest m = read_manifest(dir);
+  RunRequest r = request;
+  if (r.program.empty() != r.topology.empty()) {
+    throw InputError(
+        fmt::format("--restart {}: name both the program and --topology, or neither "
+                    "(the checkpoint's own are {} and {})",
+                    dir.string(), m.run.program.string(), m.run.topology.string()));
+  }
+  if (r.program.empty()) {
+    r.program = m.run.program;
+    r.topology = m.run.topology;
+  }
+  r.seed = m.run.seed;
+  r.timing_only = m.run.timing_only;
+  r.clock_seed = m.run.clock_seed;
+  r.shuffle_seed = m.run.shuffle_seed;
+  r.agreement_epochs = m.run.agreement_epochs;
+  if (r.trace) {
+    if (!m.run.trace) {
+      throw InputError(
+          fmt::format("--trace: the run checkpointed in {} did not record a trace, so "
+                      "a restart cannot write one (trace from the start)",
+                      dir.string()));
+    }
+    r.trace_cycles.reset();
+    if (std::pair(m.run.trace_begin, m.run.trace_end) != trace_range(true, std::nullopt)) {
+      r.trace_cycles = fmt::format("{}:{}", m.run.trace_begin, m.run.trace_end);
+    }
+  }
+  if (r.stats) {
+    if (m.run.stats_interval == 0) {
+      throw InputError(
+          fmt::format("--stats: the run checkpointed in {} did not count interval "
+                      "statistics, so a restart cannot write them",
+                      dir.string()));
+    }
+    r.stats_interval = m.run.stats_interval;
+  }
+  if (r.checkpoint_every > 0 && !r.checkpoint_dir) r.checkpoint_dir = dir;
+  return r;
+}
 
 void validate_request(const RunRequest& request) {
   if (request.check && request.timing_only) {
@@ -170,6 +255,17 @@ void validate_request(const RunRequest& request) {
                                  kMaxWatchdogSeconds));
   }
   (void)parse_bind_policy(request.bind);
+  if (request.checkpoint_every < 0) {
+    throw InputError(fmt::format("--checkpoint-every {} is negative", request.checkpoint_every));
+  }
+  if (request.checkpoint_every > 0 && !request.checkpoint_dir) {
+    throw InputError("--checkpoint-every needs --checkpoint-dir DIR (where the checkpoints go)");
+  }
+  if (request.fail_tsp && (request.checkpoint_dir || request.restart)) {
+    throw InputError(
+        "--fail-tsp reruns a recompiled program after the failover, so it cannot be combined "
+        "with checkpoints (--checkpoint-dir, --restart)");
+  }
   if (request.local && request.tsps_per_rank) {
     throw InputError(
         "--tsps-per-rank places TSPs on MPI ranks; --local emulates every TSP in this process");

@@ -2,6 +2,7 @@
 // schedule error with its exact message, determinism under shuffled execution order.
 #include "chip/engine.hpp"
 
+#include "checkpoint_roundtrip.hpp"
 #include "exact_reference.hpp"
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -232,6 +233,43 @@ TEST(Engine, AluChaining) {
   const RunResult r = run(b);
   EXPECT_EQ(r.outputs[0].bytes, bytes_of({24, 30}));
   EXPECT_EQ(r.stream_writes, 3);
+}
+
+// Checkpoints at every cycle (chip/engine.hpp, save_state): an ALU register read cycles after it
+// landed, a SYNC parked across the split and released after it, and a strided REPEAT under way.
+TEST(Engine, CheckpointsAtEveryCycleKeepAluRegistersSyncsAndRepeats) {
+  Builder chain;
+  chain.literal("a", DType::i8, 1, 2, {mem_w(1)}, 0, bytes_of({3, 4}));
+  chain.literal("bb", DType::i8, 1, 2, {mem_e(1)}, 0, bytes_of({5, 6}));
+  chain.region("c", DType::i8, 1, 2, {mem_w(2)}, 0);
+  chain.add(mem_w(1), Opcode::read, {address(0), stream(0, E)}, 0);
+  chain.add(mem_e(1), Opcode::read, {address(0), stream(0, W)}, 0);
+  // ALU0 = a + b from 7 on; ALU1 = ALU0 * 3 issued at 11 onto S1W at 13; MEM_W2 sees it at 16.
+  chain.add(vxm_queue(0), Opcode::add, {none(), stream(0, E), stream(0, W)}, 5, DType::i8);
+  chain.add(vxm_queue(1), Opcode::mul, {stream(1, W), alu(0), imm(3)}, 11, DType::i8);
+  chain.add(mem_w(2), Opcode::write, {address(0), stream(1, W)}, 16);
+  EXPECT_EQ(testing::expect_resumes_at_every_cycle(chain.program(), ChipConfig{}, {}, "chain")
+                .outputs[0]
+                .bytes,
+            bytes_of({24, 30}));
+
+  Builder sync;
+  sync.literal("a", DType::i8, 4, 1, {mem_w(1)}, 0, bytes_of({1, 2, 3, 4}));
+  sync.add(mem_w(1), Opcode::sync, {}, 0);
+  sync.add(mem_w(1), Opcode::read, {address(0), stream(0, E)});  // released at 45
+  sync.add(mem_w(1), Opcode::repeat, {integer(3), integer(2), integer(1)});
+  sync.add(vxm_queue(0), Opcode::notify, {}, 10);
+  sync.add(mem_w(0), Opcode::sync, {}, 40);
+  sync.add(mem_w(0), Opcode::nop, {integer(4)});
+  sync.add(mem_w(0), Opcode::write, {address(5), stream(0, E)});
+  sync.add(mem_w(0), Opcode::repeat, {integer(3), integer(2), integer(1)});
+  sync.region("out", DType::i8, 4, 1, {mem_w(0)}, 5);
+  EngineOptions traced;
+  traced.trace = true;
+  EXPECT_EQ(testing::expect_resumes_at_every_cycle(sync.program(), ChipConfig{}, traced, "sync")
+                .outputs[0]
+                .bytes,
+            bytes_of({1, 2, 3, 4}));
 }
 
 TEST(Engine, AluWithoutResult) {

@@ -1,5 +1,6 @@
 // TSPEMU_INJECT_FAULT's grammar (runtime/fault_injection.hpp): every action, every phase, the
-// corrupt action's window, and the located message for anything else.
+// corrupt action's window, window faults and the signals, and the located message for anything
+// else.
 #include "runtime/fault_injection.hpp"
 
 #include <gtest/gtest.h>
@@ -29,9 +30,28 @@ TEST(InjectedFault, ParsesStopKillAndCorrupt) {
   EXPECT_EQ(corrupt->rank, 5);
 }
 
+TEST(InjectedFault, ParsesWindowFaultsAndSignals) {
+  const auto kill = parse_injected_fault("kill@20:3");
+  ASSERT_TRUE(kill.has_value());
+  EXPECT_EQ(kill->action, FaultAction::kill);
+  EXPECT_EQ(kill->phase, FaultPhase::window);
+  EXPECT_EQ(kill->window, 20);
+  EXPECT_EQ(kill->rank, 3);
+  for (const auto& [text, action] :
+       {std::pair{"term@7:0", FaultAction::term}, std::pair{"usr1@7:0", FaultAction::usr1},
+        std::pair{"usr2@7:0", FaultAction::usr2}}) {
+    const auto signal = parse_injected_fault(text);
+    ASSERT_TRUE(signal.has_value()) << text;
+    EXPECT_EQ(signal->action, action) << text;
+    EXPECT_EQ(signal->phase, FaultPhase::window) << text;
+    EXPECT_EQ(signal->window, 7) << text;
+  }
+}
+
 TEST(InjectedFault, AnythingElseIsAnInputError) {
-  for (const char* bad : {"stop", "stop@setup", "stop@nowhere:1", "pause@run:1", "stop@run:-1",
-                          "corrupt@run:1", "corrupt@-2:1", "corrupt@3x:1", "kill@run:x"}) {
+  for (const char* bad :
+       {"stop", "stop@setup", "stop@nowhere:1", "pause@run:1", "stop@run:-1", "corrupt@run:1",
+        "corrupt@-2:1", "corrupt@3x:1", "kill@run:x", "term@run:0", "usr1@setup:1", "kill@-3:1"}) {
     try {
       (void)parse_injected_fault(bad);
       ADD_FAILURE() << "accepted " << bad;
