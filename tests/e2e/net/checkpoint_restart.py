@@ -16,8 +16,10 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 
 p = argparse.ArgumentParser()
 p.add_argument("scenario")
@@ -28,6 +30,7 @@ p.add_argument("--bundle", required=True)
 p.add_argument("--topology", required=True)
 p.add_argument("--golden", required=True)
 p.add_argument("--other-bundle")
+p.add_argument("--mpiexec-bare", help="the launcher without a timeout wrapper (mpirun_usr2)")
 args = p.parse_args()
 
 work = os.path.join(args.dir, args.scenario)
@@ -129,6 +132,37 @@ elif args.scenario == "sigterm":
         fail("a stopped run printed a digest")
     out, _ = run(["--restart", "ck"], np=8)
     expect_golden(out, "the restart after SIGTERM")
+
+elif args.scenario == "mpirun_usr2":
+    # The signal a user sends: SIGUSR2 to mpiexec itself, which forwards it to every rank, once the
+    # first periodic checkpoint exists (so the run is under way). Every rank checkpoints and stops
+    # (exit 3); the restart --local ends with the golden digest.
+    cmd = (args.mpiexec_bare.split() + ["8", args.tspemu, "run"] + base +
+           ["--checkpoint-dir", "ck", "--checkpoint-every", "2"])
+    proc = subprocess.Popen(cmd, cwd=work, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            stdin=subprocess.DEVNULL, text=True)
+    manifest_path = os.path.join(work, "ck", "manifest.toml")
+    deadline = time.monotonic() + 60
+    while not os.path.exists(manifest_path) and proc.poll() is None:
+        if time.monotonic() > deadline:
+            proc.kill()
+            fail("no checkpoint within 60 s")
+        time.sleep(0.02)
+    if proc.poll() is not None:
+        fail(f"the run ended before it could be signalled:\n{proc.stdout.read()}")
+    proc.send_signal(signal.SIGUSR2)
+    try:
+        out, err = proc.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        fail("the signalled job did not end within 120 s")
+    if proc.returncode != 3:
+        fail(f"exit code {proc.returncode}, expected 3\nstdout:\n{out}\nstderr:\n{err}")
+    if out.count("stopped: on SIGTERM or SIGUSR2, after writing the checkpoint before window ") != 1:
+        fail(f"expected the stop line once:\n{out}")
+    print(f"ok (3): SIGUSR2 to `{' '.join(cmd)}`")
+    out, _ = run(["--restart", "ck", "--local"])
+    expect_golden(out, "the --local restart after SIGUSR2 to mpiexec")
 
 elif args.scenario == "drift":
     # Drifting clocks (docs/clocks.md): the chips' clocks, their RUNTIME_DESKEW pauses and the
