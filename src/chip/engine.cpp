@@ -32,6 +32,10 @@ int port_window(const ChipConfig& config) {
 
 constexpr int kMaxPortWindow = 4096;
 
+// Per-interval statistics (EngineOptions::stats_interval) keep 48 bytes per interval up to the last
+// one used: a bound far above any CSV a user reads, far below what a host holds.
+constexpr std::size_t kMaxStatsIntervals = std::size_t{1} << 24;
+
 // Pool vectors and effects an op produces (upper bounds), from its operands alone.
 struct Footprint {
   std::uint32_t vecs = 0;
@@ -430,6 +434,13 @@ void Engine::Impl::issue_op(int queue, int index, Cycle cycle, std::int64_t addr
   stats_.instructions_by_opcode[static_cast<std::size_t>(instr.opcode)]++;
   if (options_.stats_interval > 0) {
     const auto interval = static_cast<std::size_t>(cycle / options_.stats_interval);
+    if (interval >= kMaxStatsIntervals) {
+      throw RuntimeError(fmt::format(
+          "tsp {}: an instruction issues in cycle {}, interval {} of --stats-interval {}: more "
+          "than "
+          "{} intervals; choose a larger interval",
+          program_.tsp.value, cycle, interval, options_.stats_interval, kMaxStatsIntervals));
+    }
     if (stats_.interval_busy.size() <= interval) stats_.interval_busy.resize(interval + 1);
     stats_.interval_busy[interval][static_cast<std::size_t>(op_info(instr.opcode).unit)] +=
         timing.occupancy_cycles;

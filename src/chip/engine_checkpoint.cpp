@@ -108,7 +108,15 @@ void Engine::Impl::restore_state(std::span<const std::uint8_t> bytes) {
     }
     // Construction declared the data segments; the state has every row's bits as they are now.
     wheel_ = TimingWheel<Work>(wheel_span(config_));
+    const ChipClock built_clock = clock_;
+    const std::size_t sizes[] = {units_.size(), staged_.size(), alus_.size(), port_buffers_.size()};
     state(archive);
+    const std::size_t loaded[] = {units_.size(), staged_.size(), alus_.size(),
+                                  port_buffers_.size()};
+    if (!std::equal(std::begin(sizes), std::end(sizes), std::begin(loaded)) ||
+        !clock_.same_time_base(built_clock)) {
+      throw mismatch("is of another chip (units, MXM planes, ALUs, C2C ports or clock differ)");
+    }
     for (MxmPlane& plane : planes_) {
       InstalledKind kind = InstalledKind::none;
       archive(kind);
@@ -132,11 +140,121 @@ void Engine::Impl::restore_state(std::span<const std::uint8_t> bytes) {
       if (e.second < 0 || static_cast<std::size_t>(e.second) >= queues_.size()) {
         throw mismatch("names a queue this program does not have");
       }
+      if (e.first <= current_) throw mismatch("has an issue in a cycle already run");
       ready_.push(e);
     }
+    if (const char* problem = inconsistency())
+      throw mismatch(fmt::format("is inconsistent: {}", problem));
   } catch (const detail::PayloadError& e) {
     throw mismatch(fmt::format("is malformed: {}", e.message));
   }
+}
+
+// What a restored state would index out of range, or nullptr. A state that passed its checksum was
+// written by save_state; this keeps one that was not (edited by hand, another build) from
+// crashing the engine: every index the engine follows without a check is checked here once.
+const char* Engine::Impl::inconsistency() const {
+  const auto queue_ok = [&](std::int64_t q) {
+    return q >= 0 && static_cast<std::size_t>(q) < queues_.size();
+  };
+  const auto instruction_ok = [&](std::int64_t q, std::int64_t i) {
+    return queue_ok(q) && i >= 0 &&
+           static_cast<std::size_t>(i) < queues_[static_cast<std::size_t>(q)].instructions->size();
+  };
+  for (std::size_t q = 0; q < queues_.size(); ++q) {
+    const QueueState& s = queues_[q];
+    if (s.pc > s.instructions->size()) return "a queue's program counter is past its end";
+    if (s.last_op != -1 && !instruction_ok(static_cast<std::int64_t>(q), s.last_op)) {
+      return "a queue's last instruction does not exist";
+    }
+    if (s.repeats_left > 0 && (s.last_op < 0 || s.repeat_spacing < 1)) {
+      return "a REPEAT has nothing to repeat";
+    }
+  }
+  for (int q : parked_) {
+    if (!queue_ok(q) || !queues_[static_cast<std::size_t>(q)].parked) return "a parked queue";
+  }
+  if (!streams_.consistent()) return "the stream file";
+  if (!sram_.consistent()) return "the SRAM";
+  if (!ports_.consistent()) return "the MEM port reservations";
+  if (!vectors_.consistent() || !accumulators_.consistent()) return "the value pools";
+  for (const MxmPlane& plane : planes_) {
+    if (plane.accumulators.size() != static_cast<std::size_t>(config_.shape.mxm_accumulators)) {
+      return "an MXM plane's accumulators";
+    }
+  }
+  for (const AluRegister& alu : alus_) {
+    if (alu.value.count != 1 && alu.value.count != 2 && alu.value.count != 4) {
+      return "an ALU register's width";
+    }
+  }
+  const auto vec_ok = [&](std::uint32_t v) { return v < vectors_.capacity(); };
+  const int streams = config_.shape.streams_per_direction;
+  const int positions = config_.positions();
+  const std::size_t planes = planes_.size();
+  const char* problem = nullptr;
+  wheel_.for_each([&](const Work& w) {
+    if (w.cycle <= current_ || w.cycle - current_ >= static_cast<Cycle>(wheel_.size()) ||
+        !wheel_.holds(w)) {
+      problem = "a timing wheel bucket's cycle";
+    }
+    for (const ExecItem& item : w.exec) {
+      if (!instruction_ok(item.queue, item.instruction)) {
+        problem = "an operation in flight";
+      } else if (instruction_at(item.queue, item.instruction).opcode == Opcode::receive &&
+                 (item.address < 0 || !vec_ok(static_cast<std::uint32_t>(item.address)))) {
+        problem = "a received value in flight";
+      }
+    }
+    for (const Effect& e : w.lands) {
+      bool ok = instruction_ok(e.queue, e.instruction);
+      const auto unit = static_cast<std::size_t>(e.unit);
+      switch (e.kind) {
+        case Effect::Kind::stream:
+          ok = ok && e.unit >= 0 && e.unit < streams && e.index >= 0 && e.index < positions &&
+               vec_ok(e.vecs[0]);
+          break;
+        case Effect::Kind::sram_row:
+          ok = ok && e.unit >= 0 && e.unit < config_.mem_slices() && e.index >= 0 &&
+               e.index < config_.shape.mem_rows_per_slice && vec_ok(e.vecs[0]);
+          break;
+        case Effect::Kind::sram_scatter:
+          ok = ok && e.unit >= 0 && e.unit < config_.mem_slices() && vec_ok(e.vecs[0]) &&
+               vec_ok(e.vecs[1]) && vec_ok(e.vecs[2]);
+          break;
+        case Effect::Kind::timing_only_write:
+          break;
+        case Effect::Kind::alu:
+          ok = ok && unit < alus_.size() && e.count >= 1 && e.count <= 4;
+          for (int i = 0; ok && i < e.count; ++i) ok = vec_ok(e.vecs[static_cast<std::size_t>(i)]);
+          break;
+        case Effect::Kind::accumulate:
+          ok = ok && unit < planes && e.index >= 0 &&
+               static_cast<std::size_t>(e.index) < planes_[unit].accumulators.size() &&
+               e.vecs[0] < accumulators_.capacity();
+          break;
+        case Effect::Kind::weight_row:
+          ok = ok && unit < planes && e.index >= 0 && e.index < kMxmRows && vec_ok(e.vecs[0]);
+          break;
+        case Effect::Kind::install:
+          ok = ok && unit < planes && !staged_[unit].empty();
+          break;
+        case Effect::Kind::c2c_send:
+          ok = ok && unit < port_buffers_.size() && vec_ok(e.vecs[0]);
+          break;
+        default:
+          ok = false;
+      }
+      if (!ok) problem = "a result in flight";
+    }
+    for (std::uint32_t v : w.free_vecs) {
+      if (!vec_ok(v)) problem = "a value in flight";
+    }
+    for (std::uint32_t a : w.free_accs) {
+      if (a >= accumulators_.capacity()) problem = "an accumulator in flight";
+    }
+  });
+  return problem;
 }
 
 std::vector<std::uint8_t> Engine::save_state() const {

@@ -80,6 +80,8 @@ class Engine::Impl {
   // The dynamic state in one archive pass (save and load alike): chip/engine_checkpoint.cpp.
   template <class Archive>
   void state(Archive& archive);
+  // After restore_state: what the loaded state would index out of range, or nullptr.
+  [[nodiscard]] const char* inconsistency() const;
 
   // ---- types ----------------------------------------------------------------------------------
   struct Effect {

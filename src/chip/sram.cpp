@@ -76,6 +76,24 @@ void Sram::declare_zero(int slice, int first_row, int count) {
   }
 }
 
+bool Sram::consistent() const {
+  if (written_.size() != static_cast<std::size_t>(slices_) ||
+      pages_.size() != static_cast<std::size_t>(slices_)) {
+    return false;
+  }
+  std::size_t pages = 0;
+  for (int s = 0; s < slices_; ++s) {
+    const auto& bits = written_[static_cast<std::size_t>(s)];
+    if (!bits.empty() && bits.size() != static_cast<std::size_t>((rows_ + 63) / 64)) return false;
+    const auto& table = pages_[static_cast<std::size_t>(s)];
+    if (!table.empty() && table.size() != static_cast<std::size_t>(rows_ / kRowsPerPage)) {
+      return false;
+    }
+    for (const auto& page : table) pages += page ? 1 : 0;
+  }
+  return pages == touched_pages_ && (!timing_only_ || pages == 0);
+}
+
 BankPorts::BankPorts(int slices, int window_cycles) : slices_(slices) {
   const int ring = static_cast<int>(std::bit_ceil(static_cast<unsigned>(window_cycles + 1)));
   mask_ = static_cast<std::uint64_t>(ring - 1);

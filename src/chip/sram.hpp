@@ -62,6 +62,9 @@ class Sram {
   void serialize(Archive& archive) {
     archive(touched_pages_, written_, pages_);
   }
+  // After loading: the geometry of construction (bitmaps and page tables empty or full-sized, no
+  // pages in a timing-only SRAM) and the page count.
+  [[nodiscard]] bool consistent() const;
 
   template <class F>
   void for_each_touched_page(F&& f) const {
@@ -120,6 +123,10 @@ class BankPorts {
   template <class Archive>
   void serialize(Archive& archive) {
     archive(uses_);
+  }
+  // After loading: the ring of construction.
+  [[nodiscard]] bool consistent() const {
+    return uses_.size() == static_cast<std::size_t>(slices_) * (mask_ + 1);
   }
 
  private:

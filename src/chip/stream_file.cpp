@@ -96,6 +96,30 @@ StreamFile::Hit StreamFile::read(Direction direction, int stream, int position, 
   return Hit{value, best->position, best->cycle};
 }
 
+bool StreamFile::consistent() const {
+  const auto entry_ok = [&](std::int32_t e) {
+    return e >= -1 && e < static_cast<std::int64_t>(entries_.size());
+  };
+  if (rings_.size() != static_cast<std::size_t>(2 * streams_)) return false;
+  for (const auto& ring : rings_) {
+    if (!ring.empty() && ring.size() != std::size_t{1} << ring_bits_) return false;
+    for (const Slot& slot : ring) {
+      if (!entry_ok(slot.head)) return false;
+    }
+  }
+  for (const Entry& e : entries_) {
+    if (!entry_ok(e.next) || e.position < 0 || e.position >= positions_) return false;
+    if (mode_ == Mode::data && e.value_index >= values_.size()) return false;
+  }
+  for (std::int32_t e : free_entries_) {
+    if (e < 0 || !entry_ok(e)) return false;
+  }
+  for (std::uint32_t v : free_values_) {
+    if (v >= values_.size()) return false;
+  }
+  return live_entries_ <= entries_.size();
+}
+
 std::size_t StreamFile::stored_entries() const {
   return live_entries_;
 }

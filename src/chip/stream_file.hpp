@@ -70,6 +70,9 @@ class StreamFile {
     archive(latest_write_cycle_, rings_, entries_, free_entries_, values_, free_values_,
             live_entries_);
   }
+  // After loading: every ring, list link and value index in range (a state that passed its
+  // checksum but was not written by save).
+  [[nodiscard]] bool consistent() const;
 
  private:
   // A diagonal's writers are a list of entries in one arena for the whole file (a slot is 16

@@ -87,6 +87,19 @@ class TimingWheel {
     }
   }
 
+  // True if `bucket` is one of the wheel's and sits where its cycle belongs.
+  [[nodiscard]] bool holds(const Bucket& bucket) const {
+    return &bucket >= buckets_.data() && &bucket < buckets_.data() + buckets_.size() &&
+           static_cast<std::size_t>(&bucket - buckets_.data()) == index(bucket.cycle);
+  }
+  // Every busy bucket, in index order (checks of a loaded state).
+  template <class F>
+  void for_each(F&& f) const {
+    for (std::size_t i = 0; i < buckets_.size(); ++i) {
+      if ((bits_[i >> 6] >> (i & 63)) & 1U) f(buckets_[i]);
+    }
+  }
+
   // The earliest pending cycle after `current` (every pending cycle lies in
   // (current, current + size)), or INT64_MAX.
   [[nodiscard]] Cycle next_after(Cycle current) const {

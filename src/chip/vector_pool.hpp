@@ -35,6 +35,13 @@ class SlotPool {
   void serialize(Archive& archive) {
     archive(slots_, free_);
   }
+  // After loading: every free id names a slot.
+  [[nodiscard]] bool consistent() const {
+    for (Id id : free_) {
+      if (id >= slots_.size()) return false;
+    }
+    return true;
+  }
 
  private:
   std::vector<T> slots_;

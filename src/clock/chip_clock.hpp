@@ -58,6 +58,11 @@ class ChipClock {
     archive(ideal_, period_, reference_, origin_, epoch_, anchor_cycle_, anchor_time_,
             pause_cycles_, nominal_pause_, runtime_deskews_, late_deskews_, max_correction_);
   }
+  // After loading: the time base of construction (the same chip's periods and epoch).
+  [[nodiscard]] bool same_time_base(const ChipClock& built) const {
+    return ideal_ == built.ideal_ && period_ == built.period_ && reference_ == built.reference_ &&
+           origin_ == built.origin_ && epoch_ == built.epoch_;
+  }
 
  private:
   bool ideal_ = true;

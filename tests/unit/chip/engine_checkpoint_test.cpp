@@ -54,6 +54,52 @@ INSTANTIATE_TEST_SUITE_P(
              (std::get<1>(param_info.param) ? "_timing_only" : "_data");
     });
 
+// A state changed after saving (its TSP file's checksum catches that in a run; here the engine's
+// bytes are changed directly, one byte at a time at 400 places across the whole state, three ways):
+// restoring and running on ends normally, or with an InputError, a schedule or a runtime error,
+// never with an internal error, another exception or a crash. (A run with 6,000 places per program
+// found two holes, both closed: an issue cycle already run, and a cycle so late that the interval
+// statistics could not hold it.)
+TEST(EngineCheckpointErrors, ChangedBytesNeverCrashTheEngine) {
+  ensure_kokkos_initialized();
+  const ChipConfig chip;
+  for (const char* name : {"matmul_int8", "gather_scatter", "mac"}) {
+    const Program program = assemble_file(asm_path(name));
+    Engine first(program.tsps[0], chip, options_for(false));
+    first.run_until(30);
+    const std::vector<std::uint8_t> state = first.save_state();
+    int refused = 0;
+    int ran = 0;
+    const std::size_t stride = std::max<std::size_t>(1, state.size() / 400);
+    for (std::size_t at = 0; at < state.size(); at += stride) {
+      for (const std::uint8_t change :
+           {std::uint8_t{0x01}, std::uint8_t{0x80}, std::uint8_t{0xff}}) {
+        std::vector<std::uint8_t> bad = state;
+        bad[at] ^= change;
+        Engine second(program.tsps[0], chip, options_for(false));
+        try {
+          second.restore_state(bad);
+        } catch (const InputError&) {
+          ++refused;
+          continue;
+        }
+        try {
+          second.run_until(INT64_MAX);
+          (void)second.finish();
+        } catch (const Error& e) {
+          ASSERT_NE(e.kind(), ErrorKind::internal)
+              << name << " byte " << at << " ^ " << int(change) << ": " << e.what();
+        } catch (const std::exception& e) {
+          ADD_FAILURE() << name << " byte " << at << " ^ " << int(change) << ": " << e.what();
+        }
+        ++ran;
+      }
+    }
+    EXPECT_GT(refused, 0) << name;
+    EXPECT_GT(ran, 0) << name;
+  }
+}
+
 TEST(EngineCheckpointErrors, AStateOfAnotherProgramOrRunIsRefused) {
   ensure_kokkos_initialized();
   const ChipConfig chip;

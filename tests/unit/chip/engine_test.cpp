@@ -272,6 +272,27 @@ TEST(Engine, CheckpointsAtEveryCycleKeepAluRegistersSyncsAndRepeats) {
             bytes_of({1, 2, 3, 4}));
 }
 
+// Interval statistics are bounded (2^24 intervals): a run whose last issue lies beyond them is a
+// located runtime error naming the fix, not an allocation of gigabytes.
+TEST(Engine, IntervalStatisticsBeyondTheirBoundAreAnError) {
+  Builder b;
+  b.literal("a", DType::i8, 1, 1, {mem_w(1)}, 0, bytes_of({1}));
+  b.add(mem_w(1), Opcode::read, {address(0), stream(0, E)}, 0);
+  b.add(mem_w(1), Opcode::read, {address(0), stream(0, E)}, (Cycle{1} << 24) + 5);
+  EngineOptions options;
+  options.stats_interval = 1;
+  try {
+    (void)run(b, options);
+    FAIL() << "no error";
+  } catch (const RuntimeError& e) {
+    EXPECT_EQ(e.message(),
+              "tsp 0: an instruction issues in cycle 16777221, interval 16777221 of "
+              "--stats-interval 1: more than 16777216 intervals; choose a larger interval");
+  }
+  options.stats_interval = 2;
+  EXPECT_EQ(run(b, options).final_cycle, (Cycle{1} << 24) + 8);  // the READ lands 3 cycles later
+}
+
 TEST(Engine, AluWithoutResult) {
   Builder b;
   b.add(vxm_queue(1), Opcode::mov, {stream(1, W), alu(0)}, 6, DType::i8);
