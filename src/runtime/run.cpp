@@ -89,13 +89,31 @@ void wire_checkpoints(const RunSetup& setup, std::int64_t attempt,
   }
 }
 
-// The attempt a run starts with and the replays before it: a restarted run's, or none.
+// The attempt a run starts with: a restarted run's, or the first.
 std::int64_t first_attempt(const RunSetup& setup) {
   return setup.resume ? setup.resume->attempt : 0;
 }
-std::vector<ReplayRecord> earlier_replays(const RunSetup& setup) {
-  return setup.resume ? setup.resume->replays : std::vector<ReplayRecord>{};
-}
+
+// What a run keeps across its replay attempts: the attempts discarded (a restarted run's earlier
+// ones first), the checkpoints written, and the one the first attempt resumed from.
+struct AttemptHistory {
+  std::vector<ReplayRecord> replays;
+  std::vector<CheckpointRecord> checkpoints;
+  std::optional<CheckpointRecord> restarted_from;
+
+  explicit AttemptHistory(const RunSetup& setup)
+      : replays(setup.resume ? setup.resume->replays : std::vector<ReplayRecord>{}) {}
+  void add(const DriverOutcome& attempt) {
+    checkpoints.insert(checkpoints.end(), attempt.checkpoints.begin(), attempt.checkpoints.end());
+    if (attempt.restarted_from) restarted_from = attempt.restarted_from;
+  }
+  // Into the final attempt's outcome, for the report.
+  void move_into(DriverOutcome& outcome) {
+    outcome.replays = std::move(replays);
+    outcome.checkpoints = std::move(checkpoints);
+    outcome.restarted_from = std::move(restarted_from);
+  }
+};
 
 void write_trace(const RunRequest& request, const RunSetup& setup, const DriverOutcome& outcome,
                  const std::vector<std::string>& parts) {
@@ -176,30 +194,25 @@ RunCompletion run_local(const RunRequest& request, RunObserver& observer) {
   ensure_kokkos_initialized();
   if (request.checkpoint_dir) install_checkpoint_signals();
   DriverOutcome outcome;
-  std::vector<ReplayRecord> replays = earlier_replays(setup);
-  std::vector<CheckpointRecord> checkpoints;
-  std::optional<CheckpointRecord> restarted_from;  // by the first attempt; replays start afresh
+  AttemptHistory history(setup);
   for (std::int64_t attempt = first_attempt(setup);; ++attempt) {
     LocalTransport transport(network_layout_of(*setup.topology));
     DriverOptions options = driver_options(request, setup, observer.progress());
     CheckpointPlan plan;
-    wire_checkpoints(setup, attempt, replays, request, plan, options);
+    wire_checkpoints(setup, attempt, history.replays, request, plan, options);
     options.before_window = window_fault_hook(fault);
     RunDriver driver(*setup.topology, setup.chip, setup.bundle, transport, options);
     outcome = driver.run();
-    checkpoints.insert(checkpoints.end(), outcome.checkpoints.begin(), outcome.checkpoints.end());
-    if (outcome.restarted_from) restarted_from = outcome.restarted_from;
+    history.add(outcome);
     if (outcome.stopped) {
       return RunCompletion{.exit_code = kExitStopped, .stopped = outcome.stopped};
     }
     ReplayRecord flagged = flagged_vectors(outcome, attempt);
     if (flagged.uncorrectable_vectors == 0) break;
     check_replay_limit(request, flagged);
-    replays.push_back(std::move(flagged));
+    history.replays.push_back(std::move(flagged));
   }
-  outcome.replays = std::move(replays);
-  outcome.checkpoints = std::move(checkpoints);
-  outcome.restarted_from = std::move(restarted_from);
+  history.move_into(outcome);
   detail::write_dumps(request, setup, outcome);
   if (detail::has_graph_dumps(request, setup)) {
     detail::write_graph_dumps(request, setup, detail::extract_local_outputs(setup, outcome));
@@ -278,9 +291,7 @@ RunCompletion run_mpi(const RunRequest& request, WatchedComm& comm, RunObserver&
     ensure_kokkos_initialized();
     if (request.checkpoint_dir) install_checkpoint_signals();
     reach_fault_point(fault, FaultPhase::run);
-    std::vector<ReplayRecord> replays = earlier_replays(setup);
-    std::vector<CheckpointRecord> checkpoints;
-    std::optional<CheckpointRecord> restarted_from;
+    AttemptHistory history(setup);
     for (std::int64_t attempt = first_attempt(setup);; ++attempt) {
       transport = std::make_unique<MpiTransport>(
           comm, network_layout_of(*setup.topology),
@@ -288,12 +299,11 @@ RunCompletion run_mpi(const RunRequest& request, WatchedComm& comm, RunObserver&
                               .corrupt_window = corrupt_window_of_this_rank(fault)});
       DriverOptions options = driver_options(request, setup, progress);
       CheckpointPlan plan;
-      wire_checkpoints(setup, attempt, replays, request, plan, options);
+      wire_checkpoints(setup, attempt, history.replays, request, plan, options);
       options.before_window = window_fault_hook(fault);
       RunDriver driver(*setup.topology, setup.chip, setup.bundle, *transport, options);
       outcome = driver.run();
-      checkpoints.insert(checkpoints.end(), outcome.checkpoints.begin(), outcome.checkpoints.end());
-      if (outcome.restarted_from) restarted_from = outcome.restarted_from;
+      history.add(outcome);
       if (outcome.stopped) break;  // every rank alike: the stop was agreed
       // Replay? Every rank learns the job's count; rank 0 the first vector (lowest TSP).
       ReplayRecord flagged = flagged_vectors(outcome, attempt);
@@ -309,7 +319,7 @@ RunCompletion run_mpi(const RunRequest& request, WatchedComm& comm, RunObserver&
         }
       }
       check_replay_limit(request, flagged);
-      replays.push_back(std::move(flagged));
+      history.replays.push_back(std::move(flagged));
     }
     if (outcome.stopped) {
       result.exit_code = kExitStopped;
@@ -317,9 +327,7 @@ RunCompletion run_mpi(const RunRequest& request, WatchedComm& comm, RunObserver&
       transport.reset();
       return result;
     }
-    outcome.replays = std::move(replays);
-    outcome.checkpoints = std::move(checkpoints);
-    outcome.restarted_from = std::move(restarted_from);
+    history.move_into(outcome);
     reach_fault_point(fault, FaultPhase::gather);
     // The exchange counters are per rank; the report gives the job's totals.
     const auto messages =
