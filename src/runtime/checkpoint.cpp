@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include <atomic>
+#include <charconv>
 #include <csignal>
 #include <fstream>
 #include <iterator>
@@ -61,12 +62,10 @@ std::string seed_text(std::uint64_t seed) {
 std::uint64_t seed_of(const TomlReader& r, std::string_view key) {
   const std::string text = r.required_string(key);
   std::uint64_t value = 0;
-  if (text.empty() || text.size() > 20) r.fail(key, "expected an unsigned 64-bit decimal integer");
-  for (char c : text) {
-    if (c < '0' || c > '9') r.fail(key, "expected an unsigned 64-bit decimal integer");
-    const std::uint64_t digit = static_cast<std::uint64_t>(c - '0');
-    if (value > (UINT64_MAX - digit) / 10) r.fail(key, "is larger than 2^64 - 1");
-    value = value * 10 + digit;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec == std::errc::result_out_of_range) r.fail(key, "is larger than 2^64 - 1");
+  if (text.empty() || ec != std::errc{} || end != text.data() + text.size()) {
+    r.fail(key, "expected an unsigned 64-bit decimal integer");
   }
   return value;
 }

@@ -18,6 +18,11 @@ struct RunDriver::Local {
 
 namespace {
 
+// The direction of `link` in which `tsp` sends through `port`: 0 from a to b, 1 from b to a.
+int sending_direction(const Link& link, TspId tsp, PortId port) {
+  return link.a.tsp == tsp && link.a.port == port ? 0 : 1;
+}
+
 LinkModelParams link_model_params(const Link& link) {
   LinkModelParams params;
   params.latency_cycles = link.params.latency_cycles;
@@ -215,11 +220,11 @@ CheckpointRecord RunDriver::write_checkpoint(WindowIndex next, const DriverOutco
     t.sent_log = local.sent_log.state();
     t.counters = local.counters;
     // The directions this TSP sends on are its own: every rank saves only what it changed.
-    for (std::size_t port = 0; port < local.counters.port_vectors.size(); ++port) {
-      const auto link_id = topology_.link_at(local.tsp, PortId(static_cast<std::int32_t>(port)));
+    for (std::size_t p = 0; p < local.counters.port_vectors.size(); ++p) {
+      const PortId port(static_cast<std::int32_t>(p));
+      const auto link_id = topology_.link_at(local.tsp, port);
       if (!link_id) continue;
-      const Link& link = topology_.link(*link_id);
-      const int direction = link.a.tsp == local.tsp && link.a.port.index() == port ? 0 : 1;
+      const int direction = sending_direction(topology_.link(*link_id), local.tsp, port);
       t.links.push_back(TspCheckpoint::LinkSend{*link_id, direction,
                                                 link_sequence_[direction][link_id->index()],
                                                 link_last_send_[direction][link_id->index()]});
@@ -238,6 +243,9 @@ CheckpointRecord RunDriver::write_checkpoint(WindowIndex next, const DriverOutco
 
 DriverOutcome RunDriver::run() {
   const auto started = std::chrono::steady_clock::now();
+  const auto seconds_so_far = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  };
   const WindowClock& clock = transport_.layout().window();
   DriverOutcome outcome;
   outcome.window_cycles = clock.window_cycles();
@@ -281,7 +289,7 @@ DriverOutcome RunDriver::run() {
                            .queue = fmt::format("C2C{}", send.port.value)});
         }
         const Link& link = topology_.link(*link_id);
-        const int direction = link.a.tsp == local.tsp && link.a.port == send.port ? 0 : 1;
+        const int direction = sending_direction(link, local.tsp, send.port);
         const Endpoint& far = direction == 0 ? link.b : link.a;
         const Cycle serialisation =
             serialisation_cycles(link.params.bandwidth_gbps, topology_.chip().clock_mhz,
@@ -351,8 +359,7 @@ DriverOutcome RunDriver::run() {
     if (options_.trace) outcome.executed_windows.push_back(window);
     if (options_.progress) {
       options_.progress([&] {
-        const double seconds =
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        const double seconds = seconds_so_far();
         const double rate = seconds > 0 ? static_cast<double>(end) / seconds : 0.0;
         std::string line = fmt::format("cycle {}", end);
         if (options_.expected_cycles > 0) {
@@ -420,8 +427,7 @@ DriverOutcome RunDriver::run() {
         if (agreed.has(kStopRequested)) {
           outcome.stopped = outcome.checkpoints.back();
           outcome.transport = transport_.stats();
-          outcome.run_seconds =
-              std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+          outcome.run_seconds = seconds_so_far();
           return outcome;
         }
       }
@@ -453,8 +459,7 @@ DriverOutcome RunDriver::run() {
     t.interval_link_vectors = std::move(local.counters.interval_link_vectors);
     outcome.local.push_back(std::move(t));
   }
-  outcome.run_seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  outcome.run_seconds = seconds_so_far();
   return outcome;
 }
 

@@ -52,6 +52,22 @@ std::optional<int> launcher_rank() {
   return std::nullopt;
 }
 
+// The signal a stop, kill or signal action sends the process itself.
+int signal_of(FaultAction action) {
+  switch (action) {
+    case FaultAction::stop:
+      return SIGSTOP;
+    case FaultAction::term:
+      return SIGTERM;
+    case FaultAction::usr1:
+      return SIGUSR1;
+    case FaultAction::usr2:
+      return SIGUSR2;
+    default:
+      return SIGKILL;
+  }
+}
+
 }  // namespace
 
 std::optional<InjectedFault> parse_injected_fault(std::string_view text) {
@@ -107,33 +123,16 @@ std::optional<std::int64_t> corrupt_window_of_this_rank(const std::optional<Inje
   return fault->window;
 }
 
-void reach_fault_window(const std::optional<InjectedFault>& fault, std::int64_t window) {
-  if (!fault || fault->phase != FaultPhase::window || window < fault->window ||
-      launcher_rank().value_or(0) != fault->rank) {
-    return;
-  }
-  switch (fault->action) {
-    case FaultAction::term:
-      ::raise(SIGTERM);
-      break;
-    case FaultAction::usr1:
-      ::raise(SIGUSR1);
-      break;
-    case FaultAction::usr2:
-      ::raise(SIGUSR2);
-      break;
-    default:
-      ::raise(fault->action == FaultAction::stop ? SIGSTOP : SIGKILL);
-      break;
-  }
-}
-
 std::function<void(std::int64_t)> window_fault_hook(const std::optional<InjectedFault>& fault) {
-  if (!fault || fault->phase != FaultPhase::window) return {};
-  return [fault, done = false](std::int64_t window) mutable {
-    if (done || window < fault->window) return;
+  // Window faults act in --local runs too, as rank 0.
+  if (!fault || fault->phase != FaultPhase::window || launcher_rank().value_or(0) != fault->rank) {
+    return {};
+  }
+  return [signal = signal_of(fault->action), first = fault->window,
+          done = false](std::int64_t window) mutable {
+    if (done || window < first) return;
     done = true;
-    reach_fault_window(fault, window);
+    ::raise(signal);
   };
 }
 
@@ -142,7 +141,7 @@ void reach_fault_point(const std::optional<InjectedFault>& fault, FaultPhase pha
       launcher_rank() != fault->rank) {
     return;
   }
-  ::raise(fault->action == FaultAction::stop ? SIGSTOP : SIGKILL);
+  ::raise(signal_of(fault->action));
 }
 
 }  // namespace tspemu

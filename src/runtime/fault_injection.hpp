@@ -54,12 +54,8 @@ struct InjectedFault {
 // Performs the fault if it is this rank's (the launcher's rank variable) at `phase`.
 void reach_fault_point(const std::optional<InjectedFault>& fault, FaultPhase phase);
 
-// Performs a FaultPhase::window fault if it is this rank's and `window` is at or after its window
-// (a run skips idle windows). The caller calls it once per run window and stops after the first
-// action (window_fault_hook does both).
-void reach_fault_window(const std::optional<InjectedFault>& fault, std::int64_t window);
-// A hook for DriverOptions::before_window: the fault at the first window run at or after its
-// window, once; empty if the fault is not a window fault.
+// A hook for DriverOptions::before_window: a FaultPhase::window fault of this rank, at the first
+// window run at or after its window (a run skips idle windows), once; empty if there is none.
 [[nodiscard]] std::function<void(std::int64_t)> window_fault_hook(
     const std::optional<InjectedFault>& fault);
 
