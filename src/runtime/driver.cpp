@@ -150,10 +150,13 @@ RunDriver::~RunDriver() = default;
 void RunDriver::check_against_schedule(TspId tsp, const C2cSend& send, std::uint64_t k,
                                        const Endpoint& far) const {
   if (schedule_.empty()) return;
-  const ErrorContext context{.where = send.where,
-                             .tsp = tsp.value,
-                             .cycle = send.send_cycle,
-                             .queue = fmt::format("C2C{}", send.port.value)};
+  // Built only for an error: this runs for every vector sent.
+  const auto context = [&] {
+    return ErrorContext{.where = send.where,
+                        .tsp = tsp.value,
+                        .cycle = send.send_cycle,
+                        .queue = fmt::format("C2C{}", send.port.value)};
+  };
   const SendRow* row = schedule_.find(tsp, send.port, static_cast<std::int64_t>(k));
   if (row == nullptr) {
     throw ScheduleError(fmt::format("send schedule mismatch: SEND number {} on TSP {} port {} at "
@@ -161,7 +164,7 @@ void RunDriver::check_against_schedule(TspId tsp, const C2cSend& send, std::uint
                                     "that port)",
                                     k + 1, tsp.value, send.port.value, send.send_cycle,
                                     schedule_.rows_for(tsp, send.port)),
-                        context);
+                        context());
   }
   if (row->send_cycle != send.send_cycle || row->dst_tsp != far.tsp || row->dst_port != far.port) {
     throw ScheduleError(
@@ -169,7 +172,7 @@ void RunDriver::check_against_schedule(TspId tsp, const C2cSend& send, std::uint
                     "toward TSP {} port {}, but the schedule says cycle {} toward TSP {} port {}",
                     k + 1, tsp.value, send.port.value, send.send_cycle, far.tsp.value,
                     far.port.value, row->send_cycle, row->dst_tsp.value, row->dst_port.value),
-        context);
+        context());
   }
 }
 

@@ -87,21 +87,21 @@ SendScheduleIndex::SendScheduleIndex(const SendSchedule& schedule) {
     return std::tie(a->src_tsp, a->src_port, a->send_cycle) <
            std::tie(b->src_tsp, b->src_port, b->send_cycle);
   });
-  for (const SendRow* row : sorted) {
-    auto& k = counts_[{row->src_tsp.value, row->src_port.value}];
-    rows_[{row->src_tsp.value, row->src_port.value, k}] = row;
-    ++k;
-  }
+  for (const SendRow* row : sorted)
+    ports_[{row->src_tsp.value, row->src_port.value}].push_back(row);
 }
 
 const SendRow* SendScheduleIndex::find(TspId tsp, PortId port, std::int64_t k) const {
-  const auto it = rows_.find({tsp.value, port.value, k});
-  return it == rows_.end() ? nullptr : it->second;
+  const auto it = ports_.find({tsp.value, port.value});
+  if (it == ports_.end() || k < 0 || k >= static_cast<std::int64_t>(it->second.size())) {
+    return nullptr;
+  }
+  return it->second[static_cast<std::size_t>(k)];
 }
 
 std::int64_t SendScheduleIndex::rows_for(TspId tsp, PortId port) const {
-  const auto it = counts_.find({tsp.value, port.value});
-  return it == counts_.end() ? 0 : it->second;
+  const auto it = ports_.find({tsp.value, port.value});
+  return it == ports_.end() ? 0 : static_cast<std::int64_t>(it->second.size());
 }
 
 }  // namespace tspemu

@@ -16,7 +16,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
-#include <tuple>
+#include <vector>
 
 #include "isa/program.hpp"
 #include "isa/send_schedule.hpp"
@@ -29,15 +29,16 @@ namespace tspemu {
 class SendScheduleIndex {
  public:
   explicit SendScheduleIndex(const SendSchedule& schedule);
-  [[nodiscard]] bool empty() const { return rows_.empty(); }
+  [[nodiscard]] bool empty() const { return ports_.empty(); }
   // The row of the k-th vector (0-based) sent from (tsp, port), or nullptr.
   [[nodiscard]] const SendRow* find(TspId tsp, PortId port, std::int64_t k) const;
   // How many rows the schedule has for (tsp, port).
   [[nodiscard]] std::int64_t rows_for(TspId tsp, PortId port) const;
 
  private:
-  std::map<std::tuple<std::int32_t, std::int32_t, std::int64_t>, const SendRow*> rows_;
-  std::map<std::pair<std::int32_t, std::int32_t>, std::int64_t> counts_;
+  // Per (tsp, port), its rows in send order: the k-th vector's row is element k (one lookup of the
+  // port per SEND, then an index).
+  std::map<std::pair<std::int32_t, std::int32_t>, std::vector<const SendRow*>> ports_;
 };
 
 }  // namespace tspemu

@@ -30,12 +30,31 @@ TspSchedule::TspSchedule(TspId tsp, const ChipConfig& config)
   mem_ports_.resize(static_cast<std::size_t>(config_.mem_slices()));
   emitted_.resize(queues_.size());
   emitted_ops_.resize(queues_.size());
+  try_heads_.assign(queues_.size() + static_cast<std::size_t>(config_.mem_slices()) +
+                        static_cast<std::size_t>(config_.shape.vxm_alus) +
+                        2 * static_cast<std::size_t>(config_.shape.streams_per_direction),
+                    TryHead{});
+  for (const QueueId& q : queues_) queue_stride_ = std::max(queue_stride_, q.index + 1);
+  queue_lookup_.assign(static_cast<std::size_t>(14 * queue_stride_), -1);
+  for (std::size_t i = 0; i < queues_.size(); ++i) {
+    queue_lookup_[lookup_key(queues_[i])] = static_cast<std::int32_t>(i);
+  }
+}
+
+std::size_t TspSchedule::lookup_key(QueueId queue) const {
+  return static_cast<std::size_t>(
+      (static_cast<int>(queue.kind) * 2 + static_cast<int>(queue.hemisphere)) * queue_stride_ +
+      queue.index);
 }
 
 int TspSchedule::queue_index(QueueId queue) const {
-  const auto it = std::lower_bound(queues_.begin(), queues_.end(), queue);
-  TSPEMU_ASSERT(it != queues_.end() && *it == queue, "queue of the chip");
-  return static_cast<int>(it - queues_.begin());
+  // A table, not a search of queues_: the scheduler asks for every op of every chain it tries.
+  TSPEMU_ASSERT(queue.index >= 0 && queue.index < queue_stride_ &&
+                    static_cast<int>(queue.kind) < 7 && static_cast<int>(queue.hemisphere) < 2,
+                "queue of the chip");
+  const std::int32_t i = queue_lookup_[lookup_key(queue)];
+  TSPEMU_ASSERT(i >= 0, "queue of the chip");
+  return i;
 }
 
 QueueId TspSchedule::slice_queue(int slice) const {
@@ -70,11 +89,15 @@ bool TspSchedule::queue_free(int queue_index, Cycle cycle, int occupancy) const 
   return queue_busy_[static_cast<std::size_t>(queue_index)].free(cycle, cycle + occupancy);
 }
 
+std::uint8_t TspSchedule::port_bits(int slice, Cycle cycle) const {
+  const auto& pages = mem_ports_[static_cast<std::size_t>(slice)];
+  const auto p = static_cast<std::size_t>(cycle / kPortPageCycles);
+  if (cycle < 0 || p >= pages.size() || !pages[p]) return 0;
+  return (*pages[p])[static_cast<std::size_t>(cycle % kPortPageCycles)];
+}
+
 bool TspSchedule::mem_free(int slice, Cycle cycle, bool write, int bank) const {
-  const auto& ports = mem_ports_[static_cast<std::size_t>(slice)];
-  const auto it = ports.find(cycle);
-  if (it == ports.end()) return true;
-  const std::uint8_t bits = it->second;
+  const std::uint8_t bits = port_bits(slice, cycle);
   if (write) {
     if (bits & kWriteUsed) return false;
     if ((bits & kReadUsed) && ((bits & kReadBank1) != 0) == (bank == 1)) return false;
@@ -86,7 +109,12 @@ bool TspSchedule::mem_free(int slice, Cycle cycle, bool write, int bank) const {
 }
 
 void TspSchedule::mem_reserve(int slice, Cycle cycle, bool write, int bank) {
-  auto& bits = mem_ports_[static_cast<std::size_t>(slice)][cycle];
+  TSPEMU_ASSERT(cycle >= 0, "MEM access before cycle 0");
+  auto& pages = mem_ports_[static_cast<std::size_t>(slice)];
+  const auto p = static_cast<std::size_t>(cycle / kPortPageCycles);
+  if (p >= pages.size()) pages.resize(p + 1);
+  if (!pages[p]) pages[p] = std::make_unique<PortPage>();  // zeroed: no port in use
+  auto& bits = (*pages[p])[static_cast<std::size_t>(cycle % kPortPageCycles)];
   if (write) {
     bits |= kWriteUsed;
     if (bank == 1) bits |= kWriteBank1;
@@ -96,23 +124,29 @@ void TspSchedule::mem_reserve(int slice, Cycle cycle, bool write, int bank) {
   }
 }
 
-std::uint64_t TspSchedule::stream_key(Direction dir, int stream, Cycle diag) const {
+std::uint64_t TspSchedule::diagonal_key(Direction dir, Cycle diag) {
   const auto d = static_cast<std::uint64_t>(diag + kDiagonalBias);
-  return (d << 8) | (static_cast<std::uint64_t>(stream) << 1) | (dir == Direction::west ? 1U : 0U);
+  return (d << 1) | (dir == Direction::west ? 1U : 0U);
 }
 
-bool TspSchedule::stream_free(Direction dir, int stream, Cycle diag, int lo, int hi) const {
-  const auto it = streams_.find(stream_key(dir, stream, diag));
-  if (it == streams_.end()) return true;
-  for (const auto& [a, b] : it->second) {
-    if (lo < b && a < hi) return false;
+const TspSchedule::Diagonal* TspSchedule::diagonal(Direction dir, Cycle diag) const {
+  const auto it = streams_.find(diagonal_key(dir, diag));
+  return it == streams_.end() ? nullptr : &it->second;
+}
+
+bool TspSchedule::stream_free(const Diagonal* d, int stream, int lo, int hi) {
+  if (d == nullptr || (stream < 64 && ((d->streams >> stream) & 1U) == 0)) return true;
+  for (const Diagonal::Run& run : d->runs) {
+    if (run.stream == stream && lo < run.hi && run.lo < hi) return false;
   }
   return true;
 }
 
 void TspSchedule::stream_reserve(Direction dir, int stream, Cycle diag, int lo, int hi) {
-  streams_[stream_key(dir, stream, diag)].emplace_back(static_cast<std::int16_t>(lo),
-                                                       static_cast<std::int16_t>(hi));
+  Diagonal& d = streams_[diagonal_key(dir, diag)];
+  if (stream < 64) d.streams |= std::uint64_t{1} << stream;  // beyond: always scanned
+  d.runs.push_back(Diagonal::Run{static_cast<std::int16_t>(stream), static_cast<std::int16_t>(lo),
+                                 static_cast<std::int16_t>(hi)});
 }
 
 // ---- placing
@@ -134,41 +168,54 @@ bool TspSchedule::fits(const Chain& chain, Cycle anchor, Placement& out, Cycle& 
   out.anchor = anchor;
   out.op_queue_index.assign(chain.ops.size(), -1);
   out.value_streams.assign(chain.values.size(), -1);
-  struct Taken {
-    int queue;
-    Cycle from;
-    Cycle to;
+  // What this try has taken so far, per queue, MEM slice and ALU: lists threaded through the
+  // scratch arrays, their heads valid only when stamped with this try's generation. A queue, slice
+  // or ALU no earlier op of the chain used (the common case) is one comparison; chains of
+  // hundreds of ops made scans of everything taken the largest part of a model's compile.
+  if (++fit_generation_ == 0) {
+    for (auto& h : try_heads_) h = TryHead{};
+    fit_generation_ = 1;
+  }
+  std::vector<Taken>& taken = try_taken_;
+  std::vector<MemTaken>& mem_taken = try_mem_taken_;
+  std::vector<AluTaken>& alu_taken = try_alu_taken_;
+  taken.clear();
+  mem_taken.clear();
+  alu_taken.clear();
+  // Heads: queues at [0, queues), MEM slices after them, then ALUs, then streams.
+  const std::size_t slice_heads = queues_.size();
+  const std::size_t alu_heads = slice_heads + static_cast<std::size_t>(config_.mem_slices());
+  auto head = [&](std::size_t k) -> int {
+    const TryHead& h = try_heads_[k];
+    return h.generation == fit_generation_ ? h.first : -1;
   };
-  std::vector<Taken> taken;
-  struct MemTaken {
-    int slice;
-    Cycle cycle;
-    bool write;
-    int bank;
+  auto push_head = [&](std::size_t k, int index) {
+    const int previous = head(k);
+    try_heads_[k] = TryHead{fit_generation_, index};
+    return previous;
   };
-  std::vector<MemTaken> mem_taken;
   auto clash = [&](int q, Cycle from, Cycle to) {
-    for (const Taken& t : taken) {
-      if (t.queue == q && from < t.to && t.from < to) return true;
+    for (int i = head(static_cast<std::size_t>(q)); i >= 0;) {
+      const Taken& t = taken[static_cast<std::size_t>(i)];
+      if (from < t.to && t.from < to) return true;
+      i = t.next;
     }
     return false;
   };
-  // ALU registers taken by this chain's VXM ops: landing cycle and end of hold (= landing if none).
-  struct AluTaken {
-    int alu;
-    Cycle landing;
-    Cycle hold_end;
+  auto take = [&](int q, Cycle from, Cycle to) {
+    const int next = push_head(static_cast<std::size_t>(q), static_cast<int>(taken.size()));
+    taken.push_back({from, to, next});
   };
-  std::vector<AluTaken> alu_taken;
   // May a VXM op landing at `landing` and holding until `hold_end` use this ALU's register?
   auto register_free = [&](int alu, Cycle landing, Cycle hold_end, bool holds) {
     const auto a = static_cast<std::size_t>(alu);
     if (!alu_holds_[a].free(landing, landing + 1)) return false;
     if (holds && !alu_landings_[a].free(landing, hold_end + 1)) return false;
-    for (const AluTaken& t : alu_taken) {
-      if (t.alu != alu) continue;
+    for (int i = head(alu_heads + a); i >= 0;) {
+      const AluTaken& t = alu_taken[static_cast<std::size_t>(i)];
       if (landing >= t.landing && landing <= t.hold_end) return false;
       if (holds && t.landing >= landing && t.landing <= hold_end) return false;
+      i = t.next;
     }
     return true;
   };
@@ -227,35 +274,46 @@ bool TspSchedule::fits(const Chain& chain, Cycle anchor, Placement& out, Cycle& 
       }
     }
     out.op_queue_index[i] = chosen;
-    if (vxm)
-      alu_taken.push_back({queues_[static_cast<std::size_t>(chosen)].index, landing, hold_end});
-    taken.push_back({chosen, issue, issue + op.occupancy});
-    for (QueueId extra : op.also_busy) {
-      taken.push_back({queue_index(extra), issue, issue + op.occupancy});
+    if (vxm) {
+      const auto alu = static_cast<std::size_t>(queues_[static_cast<std::size_t>(chosen)].index);
+      const int next = push_head(alu_heads + alu, static_cast<int>(alu_taken.size()));
+      alu_taken.push_back({landing, hold_end, next});
     }
+    take(chosen, issue, issue + op.occupancy);
+    for (QueueId extra : op.also_busy) take(queue_index(extra), issue, issue + op.occupancy);
     if (op.mem_slice >= 0) {
       const Cycle cycle = op.mem_write ? issue + op.mem_write_delay : issue;
-      if (!mem_free(op.mem_slice, cycle, op.mem_write, op.mem_bank)) return false;
-      for (const MemTaken& m : mem_taken) {
-        if (m.slice != op.mem_slice || m.cycle != cycle) continue;
-        if (m.write == op.mem_write || m.bank == op.mem_bank) return false;
+      if (!mem_free(op.mem_slice, cycle, op.mem_write, op.mem_bank)) {
+        // Every anchor that puts this access on a cycle whose port is taken fails alike: the
+        // search may go on where the port is next free (MEM ports fail a quarter of the tries).
+        Cycle free_cycle = cycle + 1;
+        while (!mem_free(op.mem_slice, free_cycle, op.mem_write, op.mem_bank)) ++free_cycle;
+        retry = std::max(retry, anchor + (free_cycle - cycle));
+        return false;
       }
-      mem_taken.push_back({op.mem_slice, cycle, op.mem_write, op.mem_bank});
+      const std::size_t slice_head = slice_heads + static_cast<std::size_t>(op.mem_slice);
+      for (int m = head(slice_head); m >= 0;) {
+        const MemTaken& t = mem_taken[static_cast<std::size_t>(m)];
+        if (t.cycle == cycle && (t.write == op.mem_write || t.bank == op.mem_bank)) return false;
+        m = t.next;
+      }
+      const int next = push_head(slice_head, static_cast<int>(mem_taken.size()));
+      mem_taken.push_back({cycle, op.mem_write, op.mem_bank, next});
     }
   }
   const int positions = config_.positions();
   const int streams = config_.shape.streams_per_direction;
-  struct StreamTaken {
-    Direction dir;
-    int stream;
-    Cycle diag;
-    int lo;
-    int hi;
+  std::vector<StreamTaken>& stream_taken = try_stream_taken_;
+  stream_taken.clear();
+  // Heads of (direction, stream) lists after the ALUs' (try_heads_).
+  const std::size_t stream_heads = alu_heads + static_cast<std::size_t>(config_.shape.vxm_alus);
+  auto stream_head = [&](Direction dir, int stream) {
+    return stream_heads + static_cast<std::size_t>((dir == Direction::east ? 0 : streams) + stream);
   };
-  std::vector<StreamTaken> stream_taken;
   for (std::size_t v = 0; v < chain.values.size(); ++v) {
     const ChainValue& value = chain.values[v];
     const Cycle diag = anchor + value.diag_offset;
+    const Diagonal* taken_on_diagonal = diagonal(value.direction, diag);
     int found = -1;
     for (int base = 0; base + value.width <= streams && found < 0; base += value.width) {
       bool ok = true;
@@ -263,12 +321,11 @@ bool TspSchedule::fits(const Chain& chain, Cycle anchor, Placement& out, Cycle& 
         const auto [lo, hi] =
             travel_interval(value.direction, value.from_pos[static_cast<std::size_t>(k)],
                             value.to_pos[static_cast<std::size_t>(k)], positions);
-        if (!stream_free(value.direction, base + k, diag, lo, hi)) ok = false;
-        for (const StreamTaken& s : stream_taken) {
-          if (s.dir == value.direction && s.stream == base + k && s.diag == diag && lo < s.hi &&
-              s.lo < hi) {
-            ok = false;
-          }
+        if (!stream_free(taken_on_diagonal, base + k, lo, hi)) ok = false;
+        for (int i = head(stream_head(value.direction, base + k)); i >= 0 && ok;) {
+          const StreamTaken& t = stream_taken[static_cast<std::size_t>(i)];
+          if (t.diag == diag && lo < t.hi && t.lo < hi) ok = false;
+          i = t.next;
         }
       }
       if (ok) found = base;
@@ -279,7 +336,9 @@ bool TspSchedule::fits(const Chain& chain, Cycle anchor, Placement& out, Cycle& 
       const auto [lo, hi] =
           travel_interval(value.direction, value.from_pos[static_cast<std::size_t>(k)],
                           value.to_pos[static_cast<std::size_t>(k)], positions);
-      stream_taken.push_back({value.direction, found + k, diag, lo, hi});
+      const int next =
+          push_head(stream_head(value.direction, found + k), static_cast<int>(stream_taken.size()));
+      stream_taken.push_back({diag, lo, hi, next});
     }
   }
   return true;

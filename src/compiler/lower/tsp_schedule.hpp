@@ -28,6 +28,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -189,22 +190,77 @@ class TspSchedule {
   void commit(const Chain& chain, const Placement& placement);
   [[nodiscard]] bool mem_free(int slice, Cycle cycle, bool write, int bank) const;
   void mem_reserve(int slice, Cycle cycle, bool write, int bank);
-  [[nodiscard]] bool stream_free(Direction dir, int stream, Cycle diag, int lo, int hi) const;
+  // The values on one (direction, diagonal), all streams: a search asks about every stream group
+  // of a diagonal in turn, so one lookup serves them all, and `streams` answers the common case
+  // (nothing on that stream) without a scan.
+  struct Diagonal {
+    struct Run {
+      std::int16_t stream;
+      std::int16_t lo;  // travel positions [lo, hi)
+      std::int16_t hi;
+    };
+    std::uint64_t streams = 0;  // bit s (s < 64): some run is on stream s
+    std::vector<Run> runs;
+  };
+  [[nodiscard]] static std::uint64_t diagonal_key(Direction dir, Cycle diag);
+  [[nodiscard]] const Diagonal* diagonal(Direction dir, Cycle diag) const;  // nullptr: nothing
+  [[nodiscard]] static bool stream_free(const Diagonal* d, int stream, int lo, int hi);
   void stream_reserve(Direction dir, int stream, Cycle diag, int lo, int hi);
-  [[nodiscard]] std::uint64_t stream_key(Direction dir, int stream, Cycle diag) const;
 
   TspId tsp_;
   ChipConfig config_;
-  std::vector<QueueId> queues_;            // all_queues(shape)
+  std::vector<QueueId> queues_;  // all_queues(shape)
+  // queue_index() as a table: (kind, hemisphere, index) -> index into queues_, or -1.
+  [[nodiscard]] std::size_t lookup_key(QueueId queue) const;
+  int queue_stride_ = 0;
+  std::vector<std::int32_t> queue_lookup_;
+  // fits()'s scratch (lower/tsp_schedule.cpp): what the current try has taken, as lists per queue,
+  // MEM slice, ALU and stream whose heads count only when stamped with the try's generation.
+  struct Taken {
+    Cycle from;
+    Cycle to;
+    int next;  // the queue's previous entry, or -1
+  };
+  struct MemTaken {
+    Cycle cycle;
+    bool write;
+    int bank;
+    int next;
+  };
+  struct AluTaken {
+    Cycle landing;
+    Cycle hold_end;  // = landing if nothing holds the register
+    int next;
+  };
+  struct StreamTaken {
+    Cycle diag;
+    int lo;  // travel positions [lo, hi)
+    int hi;
+    int next;  // the (direction, stream)'s previous entry, or -1
+  };
+  struct TryHead {
+    std::uint32_t generation = 0;
+    int first = -1;
+  };
+  std::vector<Taken> try_taken_;
+  std::vector<MemTaken> try_mem_taken_;
+  std::vector<AluTaken> try_alu_taken_;
+  std::vector<StreamTaken> try_stream_taken_;
+  std::vector<TryHead> try_heads_;  // queues, then MEM slices, ALUs, (direction, stream)s
+  std::uint32_t fit_generation_ = 0;
   std::vector<BusyIntervals> queue_busy_;  // [queue]
   // Per VXM ALU: cycles at which a result lands in its register, and the holds [landing, last
   // read] of chained values.
   std::vector<BusyIntervals> alu_landings_;
   std::vector<BusyIntervals> alu_holds_;
-  // Per slice, the cycles with a port in use: bit 0 read used, bit 1 read bank, bit 2 write used,
-  // bit 3 write bank. Looked up by cycle only, never iterated.
-  std::vector<std::unordered_map<Cycle, std::uint8_t>> mem_ports_;
-  std::unordered_map<std::uint64_t, std::vector<std::pair<std::int16_t, std::int16_t>>> streams_;
+  // Per slice, per cycle, its ports in use: bit 0 read used, bit 1 read bank, bit 2 write used,
+  // bit 3 write bank. In pages of 4,096 cycles, allocated when a cycle in them is first used: a
+  // hash map of used cycles was a quarter of a large model's compile time.
+  static constexpr Cycle kPortPageCycles = 4096;
+  using PortPage = std::array<std::uint8_t, kPortPageCycles>;
+  std::vector<std::vector<std::unique_ptr<PortPage>>> mem_ports_;
+  [[nodiscard]] std::uint8_t port_bits(int slice, Cycle cycle) const;
+  std::unordered_map<std::uint64_t, Diagonal> streams_;  // by diagonal_key
   // Per chain footprint (its queues, offsets, MEM accesses and stream values, as bytes), anchors
   // [first, second) known not to fit it: a search tried them all, then placed a chain of that
   // footprint at `second`. Reservations are never removed, so they still do not fit, and a search

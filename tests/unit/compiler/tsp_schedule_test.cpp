@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
+#include <random>
 #include <vector>
 
 #include "common/error.hpp"
@@ -78,6 +80,74 @@ TEST(BusyIntervals, CoverTakesTheUnion) {
   EXPECT_EQ(b.runs(), 1U);
   EXPECT_EQ(b.next_free(0, 401), 440);
   EXPECT_EQ(b.next_free(0, 400), 0);
+}
+
+// The pages of 4,096 cycles: runs across page boundaries, pages never touched, and questions
+// about cycles before 0 (free), against a plain set of taken cycles, over a seeded random mix of
+// reservations, covers and questions.
+TEST(BusyIntervals, AnswersLikeASetOfTakenCyclesAcrossPages) {
+  BusyIntervals b;
+  std::vector<bool> taken(50'000, false);  // beyond every question's cycles
+  const auto is_free = [&](Cycle from, Cycle to) {
+    for (Cycle c = std::max<Cycle>(from, 0); c < to; ++c) {
+      if (taken[static_cast<std::size_t>(c)]) return false;
+    }
+    return true;
+  };
+  const auto next_free = [&](Cycle from, Cycle length) {
+    Cycle c = from;
+    while (!is_free(c, c + length)) ++c;
+    return c;
+  };
+  std::mt19937_64 rng(20261208);
+  const auto uniform = [&](Cycle lo, Cycle hi) {  // [lo, hi]
+    return lo + static_cast<Cycle>(rng() % static_cast<std::uint64_t>(hi - lo + 1));
+  };
+  // Reservations in pages 0, 2, 3 and 6 only (1, 4, 5 and 7 stay untouched), often right at a page
+  // boundary; a few long runs at first (across pages), then many short ones.
+  constexpr std::array<Cycle, 4> kPages{0, 2, 3, 6};
+  for (int step = 0; step < 6000; ++step) {
+    const Cycle page_start = kPages[static_cast<std::size_t>(uniform(0, 3))] * 4096;
+    const Cycle offset = step % 5 == 0 ? 0 : step % 5 == 3 ? uniform(4070, 4095) : uniform(0, 4095);
+    // The long runs start in page 2 and end before page 4.
+    const Cycle from = step < 12 ? 2 * 4096 + uniform(0, 2000) : page_start + offset;
+    const Cycle length = step < 12 ? uniform(1, 6000) : uniform(1, 20);
+    if (step % 3 == 0) {
+      if (is_free(from, from + length)) {
+        b.reserve(from, from + length);
+      } else {
+        EXPECT_THROW(b.reserve(from, from + length), Error);
+        b.cover(from, from + length);
+      }
+      for (Cycle c = from; c < from + length; ++c) taken[static_cast<std::size_t>(c)] = true;
+    } else if (step % 3 == 1) {
+      const Cycle q = uniform(-100, 33'000);
+      const Cycle n = uniform(1, 9000);
+      ASSERT_EQ(b.free(q, q + n), is_free(q, q + n)) << "free(" << q << ", " << q + n << ")";
+    } else {
+      const Cycle q = uniform(-100, 33'000);
+      const Cycle n = uniform(1, 300);
+      ASSERT_EQ(b.next_free(q, n), next_free(q, n)) << "next_free(" << q << ", " << n << ")";
+    }
+  }
+  std::size_t runs = 0;
+  for (std::size_t c = 0; c < taken.size(); ++c) runs += taken[c] && (c == 0 || !taken[c - 1]);
+  EXPECT_EQ(b.runs(), runs);
+  EXPECT_GT(runs, 100U);  // the mix left many separate runs to answer about
+  EXPECT_TRUE(is_free(4096 + 32, 2 * 4096) && is_free(4 * 4096 + 32, 6 * 4096));  // and free pages
+
+  // Single cycles at page edges, seen from untouched pages before them.
+  BusyIntervals edges;
+  edges.reserve(3 * 4096, 3 * 4096 + 1);
+  EXPECT_FALSE(edges.free(4096, 3 * 4096 + 1));
+  EXPECT_TRUE(edges.free(4096, 3 * 4096));
+  EXPECT_EQ(edges.next_free(3 * 4096 - 5, 6), 3 * 4096 + 1);
+  edges.reserve(4095, 4097);  // across the first page boundary
+  EXPECT_FALSE(edges.free(4095, 4096));
+  EXPECT_FALSE(edges.free(4096, 4097));
+  EXPECT_EQ(edges.next_free(-3, 4), -3);  // cycles before 0 are free
+  EXPECT_EQ(edges.next_free(4095, 1), 4097);
+  EXPECT_EQ(edges.runs(), 2U);
 }
 
 TEST(TspSchedule, AQueueIssuesOncePerCycleAndStaysBusyForItsOccupancy) {
