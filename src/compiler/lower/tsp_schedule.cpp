@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <type_traits>
 
 #include "common/error.hpp"
 #include "isa/op_table.hpp"
@@ -465,6 +466,7 @@ Cycle TspSchedule::after_write_floors(const Chain& chain, Cycle earliest) const 
 }
 
 Placement TspSchedule::place(const Chain& chain, Cycle earliest) {
+  TSPEMU_ASSERT(!finished_, "TspSchedule::place after finish");
   Placement placement;
   Cycle anchor = std::max<Cycle>(after_write_floors(chain, earliest), 0);
   for (const ChainOp& op : chain.ops) anchor = std::max(anchor, -op.offset);
@@ -504,7 +506,17 @@ Placement TspSchedule::place(const Chain& chain, Cycle earliest) {
   return placement;
 }
 
-TspProgram TspSchedule::finish(std::vector<std::vector<std::int32_t>>* ops) const {
+TspProgram TspSchedule::finish(std::vector<std::vector<std::int32_t>>* ops) {
+  TSPEMU_ASSERT(!finished_, "TspSchedule::finish twice");
+  finished_ = true;
+  // The tables only placing reads: released before the program is built.
+  const auto release = [](auto& table) { std::remove_reference_t<decltype(table)>().swap(table); };
+  release(queue_busy_);
+  release(alu_landings_);
+  release(alu_holds_);
+  release(mem_ports_);
+  release(streams_);
+  release(searched_);
   TspProgram program;
   program.tsp = tsp_;
   if (ops != nullptr) ops->clear();
@@ -519,17 +531,22 @@ TspProgram TspSchedule::finish(std::vector<std::vector<std::int32_t>>* ops) cons
     QueueProgram queue{queues_[q], {}};
     queue.instructions.reserve(order.size());
     std::vector<std::int32_t> queue_ops;
+    queue_ops.reserve(order.size());
     for (const std::size_t i : order) {
-      queue.instructions.push_back(emitted_[q][i]);
+      queue.instructions.push_back(std::move(emitted_[q][i]));
       queue_ops.push_back(emitted_ops_[q][i]);
     }
+    release(emitted_[q]);  // this queue's memory back before the next one's copy
+    release(emitted_ops_[q]);
     program.queues.push_back(std::move(queue));
     if (ops != nullptr) ops->push_back(std::move(queue_ops));
   }
   for (std::size_t d = 0; d < data_.size(); ++d) {
-    if (declared_[d]) program.data.push_back(data_[d]);
+    if (declared_[d]) program.data.push_back(std::move(data_[d]));
   }
-  program.maps = maps_;
+  release(data_);
+  program.maps = std::move(maps_);
+  release(maps_);
   return program;
 }
 

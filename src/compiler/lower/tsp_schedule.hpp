@@ -174,8 +174,10 @@ class TspSchedule {
 
   // The program: queues sorted by QueueId, instructions by issue cycle. With `ops`, also the graph
   // op each instruction was lowered from (set_current_op), aligned with the program's queues and
-  // instructions.
-  [[nodiscard]] TspProgram finish(std::vector<std::vector<std::int32_t>>* ops = nullptr) const;
+  // instructions. Once only: the instructions move into the program and the reservation tables
+  // are released (a model's compile held every instruction twice here, its peak memory); the
+  // counters and the SRAM's figures stay readable, placing is refused.
+  [[nodiscard]] TspProgram finish(std::vector<std::vector<std::int32_t>>* ops = nullptr);
   // Instructions placed from now on were lowered from graph op `op` (-1: none).
   void set_current_op(std::int32_t op) { current_op_ = op; }
 
@@ -281,6 +283,7 @@ class TspSchedule {
   Cycle span_last_ = -1;
   std::int64_t instruction_count_ = 0;
   std::int64_t abc_plane_cycles_ = 0;
+  bool finished_ = false;
 };
 
 }  // namespace tspemu::detail

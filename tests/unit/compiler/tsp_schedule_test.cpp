@@ -164,6 +164,10 @@ TEST(TspSchedule, AQueueIssuesOncePerCycleAndStaysBusyForItsOccupancy) {
   std::vector<Cycle> issues;
   for (const Instruction& i : program.queues[0].instructions) issues.push_back(i.issue_cycle);
   EXPECT_EQ(issues, (std::vector<Cycle>{0, 5, 13, 14}));  // emitted in issue order
+  // finish() moves the instructions out and releases the tables: once only, and no more placing.
+  EXPECT_EQ(s.instruction_count(), 4);
+  EXPECT_THROW((void)s.finish(), Error);
+  EXPECT_THROW((void)s.place(one_op(w, Opcode::lw), 0), Error);
 }
 
 // A chain of one op on whichever VXM ALU is free.
