@@ -165,7 +165,7 @@ tspemu_job_run() {
     echo "tasks: $SLURM_NTASKS (at most $TSPEMU_TASKS_PER_NODE per node; $TSPEMU_NODE_CORES cores on $(hostname))"
     echo "nodes: ${SLURM_JOB_NODELIST:-?}"
     echo "oversubscribed: $TSPEMU_OVERSUBSCRIBED"
-    env | grep '^OMPI_MCA_' | sort
+    env | grep '^OMPI_MCA_' | sort || true  # none set (no oversubscription): not an error
   } >"$TSPEMU_OUT/launch.txt"
   echo "tspemu job $SLURM_JOB_ID: $SLURM_NTASKS tasks, $launcher${dist:+ ($dist)}, output in $TSPEMU_OUT"
 

@@ -35,8 +35,15 @@ use_slurm() {
   cp "$repo/programs/asm/node_allreduce.tsa" node.tsa
   cp "$repo/programs/asm/rack_exchange.tsa" rack.tsa
 }
-# The job's id from `sbatch --parsable` output ("id" or "id;cluster").
-job_id() { local id=$1; echo "${id%%;*}"; }
+# Submits a job with `sbatch --parsable --wait ARGS...`: prints its id (of "id" or "id;cluster")
+# and returns sbatch's status, the job's exit code (so that `id=$(submit ...) || fail` sees a
+# failed job: a status taken from a function that only parsed sbatch's output would not).
+submit() {
+  local out rc=0
+  out=$(sbatch --parsable --wait "$@") || rc=$?
+  echo "${out%%;*}"
+  return "$rc"
+}
 # Digest printed in a report.
 digest_of() { jq -er .digest "$1"; }
 expect_in() {  # expect_in FILE TEXT
@@ -98,7 +105,7 @@ case "$case_name" in
     use_slurm
     # shellcheck disable=SC2016  # $TSPEMU_BIN is expanded by the job
     printf '#!/bin/bash\nsrun --mpi=pmix hostname\n' >job.sh
-    id=$(job_id "$(sbatch --parsable --wait --time=5 --ntasks="$n" --output=job-%j.out job.sh)") ||
+    id=$(submit --time=5 --ntasks="$n" --output=job-%j.out job.sh) ||
       { show_job_output job-*.out; fail "sbatch --wait returned non-zero"; }
     lines=$(grep -c . "job-$id.out" || true)
     [ "$lines" = "$n" ] || { show_job_output "job-$id.out"; fail "expected $n lines of hostname, got $lines"; }
@@ -112,8 +119,7 @@ case "$case_name" in
       *) script=node.sbatch; program=$work/node.tsa; topology=$repo/topologies/node.toml; n=8 ;;
     esac
     [ "$case_name" != node_job_mpirun ] || export TSPEMU_LAUNCHER=mpirun
-    id=$(job_id "$(TSPEMU_PROGRAM=$program TSPEMU_TOPOLOGY=$topology \
-                   sbatch --parsable --wait --time=10 "$slurm/$script")") ||
+    id=$(TSPEMU_PROGRAM=$program TSPEMU_TOPOLOGY=$topology submit --time=10 "$slurm/$script") ||
       { show_job_output tspemu-*.out; fail "sbatch --wait returned non-zero"; }
     out=$work/tspemu-out/$id  # the default TSPEMU_OUT: <submit dir>/tspemu-out/<job id>
     [ -s "$out/report.json" ] || { show_job_output tspemu-*.out; fail "no $out/report.json"; }
@@ -190,8 +196,7 @@ case "$case_name" in
   rack_job_nodes_per_task)
     use_slurm
     # The rack on 9 tasks, a node each: the digest of the reference run in one process.
-    id=$(job_id "$(TSPEMU_PROGRAM=$work/rack.tsa sbatch --parsable --wait --time=10 --ntasks=9 \
-                   "$slurm/rack.sbatch")") ||
+    id=$(TSPEMU_PROGRAM=$work/rack.tsa submit --time=10 --ntasks=9 "$slurm/rack.sbatch") ||
       { show_job_output tspemu-*.out; fail "sbatch --wait returned non-zero"; }
     out=$work/tspemu-out/$id
     [ -s "$out/report.json" ] || { show_job_output tspemu-*.out; fail "no $out/report.json"; }
@@ -209,7 +214,7 @@ case "$case_name" in
     use_slurm
     # The 576-TSP graphs, compiled in the job and run on 8 tasks (a rack each): the golden digests
     # of their --local runs.
-    id=$(job_id "$(sbatch --parsable --wait --time=15 "$slurm/system-576.sbatch")") ||
+    id=$(submit --time=15 "$slurm/system-576.sbatch") ||
       { show_job_output tspemu-*.out; fail "sbatch --wait returned non-zero"; }
     for graph in allreduce_576 gemm_576; do
       report=$work/tspemu-out/$id/$graph/report.json
@@ -222,6 +227,31 @@ case "$case_name" in
       expect_in "tspemu-system-576-$id.out" "$graph digest $golden"
     done
     echo "system-576.sbatch on 8 tasks: both golden digests"
+    ;;
+
+  model_job)
+    use_slurm
+    # A small model card compiled in the job and run with --check on 2 tasks (4 TSPs each): its
+    # golden digest, and the model's latency line; a card that does not exist stops the job.
+    card=llama70b_small_decode
+    id=$(TSPEMU_MODEL=$repo/programs/models/small/$card.toml \
+      submit --time=10 --ntasks=2 "$slurm/model.sbatch") ||
+      { show_job_output tspemu-*.out; fail "sbatch --wait returned non-zero"; }
+    report=$work/tspemu-out/$id/report.json
+    [ -s "$report" ] || { show_job_output tspemu-model-*.out; fail "no $report"; }
+    golden=$(sed -n "s/^$card \([0-9a-f]*\)$/\1/p" "$repo/tests/e2e/compiler/golden_digests.txt")
+    [ "$(digest_of "$report")" = "$golden" ] || fail "digest $(digest_of "$report"), golden $golden"
+    [ "$(jq -r .partition "$report")" = "8 TSPs on 2 ranks: 4 TSPs per rank, contiguous TSPs" ] ||
+      fail "partition '$(jq -r .partition "$report")'"
+    expect_in "tspemu-model-$id.out" "$card digest $golden"
+    expect_in "tspemu-model-$id.out" "check: passed"
+    expect_in "tspemu-model-$id.out" "tokens/s per user"
+    rc=0
+    TSPEMU_MODEL=$work/nothing.toml sbatch --wait --time=5 --ntasks=2 --output=bad.out \
+      "$slurm/model.sbatch" >/dev/null || rc=$?
+    [ "$rc" != 0 ] || fail "a job for a missing card succeeded"
+    expect_in bad.out "TSPEMU_MODEL=$work/nothing.toml does not exist"
+    echo "model.sbatch: $card on 2 tasks, golden digest $golden"
     ;;
 
   bare_srun)
@@ -262,8 +292,7 @@ EOF
     [ -f "$program" ] || { echo "SKIP: $program does not exist yet"; exit 77; }
     digests=()
     for launcher in srun mpirun; do
-      id=$(job_id "$(TSPEMU_LAUNCHER=$launcher TSPEMU_OUT=$work/$launcher \
-                     sbatch --parsable --wait --time=20 "$slurm/$script")") ||
+      id=$(TSPEMU_LAUNCHER=$launcher TSPEMU_OUT=$work/$launcher submit --time=20 "$slurm/$script") ||
         { show_job_output tspemu-*.out; fail "$script with $launcher failed"; }
       digests+=("$(digest_of "$work/$launcher/report.json")")
     done

@@ -34,7 +34,7 @@ timed() {
   shift
   /usr/bin/time -f "%e %M" -o "$OUT/$label.time" timeout "$TIMEOUT" "$@" >"$OUT/$label.log" 2>&1
   STATUS=$?
-  read -r SECONDS_TAKEN kib <"$OUT/$label.time" || { SECONDS_TAKEN=?; kib=0; }
+  read -r SECONDS_TAKEN kib <"$OUT/$label.time" || { SECONDS_TAKEN="?"; kib=0; }
   PEAK_MIB=$((${kib:-0} / 1024))
 }
 
