@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <iterator>
 #include <limits>
 #include <type_traits>
 
@@ -410,7 +411,15 @@ void TspSchedule::commit(const Chain& chain, const Placement& placement) {
     span_last_ = std::max(span_last_, issue + timing.skew_cycles + timing.func_delay_cycles);
     ++instruction_count_;
     if (instr.opcode == Opcode::abc) abc_plane_cycles_ += instr.dtype == DType::f16 ? 2 : 1;
-    emitted_[static_cast<std::size_t>(q)].push_back(instr);
+    TSPEMU_ASSERT(!instr.where.known(), "a compiled instruction with a source location");
+    Emitted& e = emitted_[static_cast<std::size_t>(q)].emplace_back();
+    e.opcode = instr.opcode;
+    e.dtype = instr.dtype;
+    e.src_dtype = instr.src_dtype;
+    e.saturate = instr.saturate;
+    e.operand_count = instr.operand_count;
+    std::copy(std::begin(instr.operands), std::end(instr.operands), e.operands.begin());
+    e.issue_cycle = instr.issue_cycle;
     emitted_ops_[static_cast<std::size_t>(q)].push_back(current_op_);
   }
 }
@@ -533,7 +542,15 @@ TspProgram TspSchedule::finish(std::vector<std::vector<std::int32_t>>* ops) {
     std::vector<std::int32_t> queue_ops;
     queue_ops.reserve(order.size());
     for (const std::size_t i : order) {
-      queue.instructions.push_back(std::move(emitted_[q][i]));
+      const Emitted& e = emitted_[q][i];
+      Instruction& instr = queue.instructions.emplace_back();
+      instr.opcode = e.opcode;
+      instr.dtype = e.dtype;
+      instr.src_dtype = e.src_dtype;
+      instr.saturate = e.saturate;
+      instr.operand_count = e.operand_count;
+      std::copy(e.operands.begin(), e.operands.end(), std::begin(instr.operands));
+      instr.issue_cycle = e.issue_cycle;
       queue_ops.push_back(emitted_ops_[q][i]);
     }
     release(emitted_[q]);  // this queue's memory back before the next one's copy

@@ -272,7 +272,18 @@ class TspSchedule {
   // exactly those of a plain search from `earliest`.
   std::unordered_map<std::string, std::pair<Cycle, Cycle>> searched_;
   SramAllocator sram_;
-  std::vector<std::vector<Instruction>> emitted_;       // per queue index
+  // An emitted instruction without its source location (a compiled instruction has none): 80
+  // bytes instead of an Instruction's 128, which is most of a large model's compile memory.
+  struct Emitted {
+    Opcode opcode = Opcode::nop;
+    DType dtype = DType::none;
+    DType src_dtype = DType::none;
+    bool saturate = false;
+    std::uint8_t operand_count = 0;
+    std::array<Operand, kMaxOperands> operands{};
+    Cycle issue_cycle = -1;
+  };
+  std::vector<std::vector<Emitted>> emitted_;           // per queue index
   std::vector<std::vector<std::int32_t>> emitted_ops_;  // per queue index: each one's graph op
   std::int32_t current_op_ = -1;
   std::vector<DataSegment> data_;
