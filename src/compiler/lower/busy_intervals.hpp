@@ -112,8 +112,8 @@ class BusyIntervals {
 
   // The first free cycle >= from.
   [[nodiscard]] Cycle first_free(Cycle from) const {
-    Cycle c = std::max<Cycle>(from, 0);
     if (from < 0) return from;
+    Cycle c = from;
     for (;;) {
       const auto p = static_cast<std::size_t>(c / kPageCycles);
       if (p >= pages_.size() || !pages_[p]) return c;

@@ -37,7 +37,7 @@ TspSchedule::TspSchedule(TspId tsp, const ChipConfig& config)
                         2 * static_cast<std::size_t>(config_.shape.streams_per_direction),
                     TryHead{});
   for (const QueueId& q : queues_) queue_stride_ = std::max(queue_stride_, q.index + 1);
-  queue_lookup_.assign(static_cast<std::size_t>(14 * queue_stride_), -1);
+  queue_lookup_.assign(static_cast<std::size_t>(kQueueKinds * 2 * queue_stride_), -1);
   for (std::size_t i = 0; i < queues_.size(); ++i) {
     queue_lookup_[lookup_key(queues_[i])] = static_cast<std::int32_t>(i);
   }
@@ -52,7 +52,8 @@ std::size_t TspSchedule::lookup_key(QueueId queue) const {
 int TspSchedule::queue_index(QueueId queue) const {
   // A table, not a search of queues_: the scheduler asks for every op of every chain it tries.
   TSPEMU_ASSERT(queue.index >= 0 && queue.index < queue_stride_ &&
-                    static_cast<int>(queue.kind) < 7 && static_cast<int>(queue.hemisphere) < 2,
+                    static_cast<int>(queue.kind) < kQueueKinds &&
+                    static_cast<int>(queue.hemisphere) < 2,
                 "queue of the chip");
   const std::int32_t i = queue_lookup_[lookup_key(queue)];
   TSPEMU_ASSERT(i >= 0, "queue of the chip");
@@ -204,9 +205,13 @@ bool TspSchedule::fits(const Chain& chain, Cycle anchor, Placement& out, Cycle& 
     }
     return false;
   };
+  // Adds `entry` to `list` as the newest of head k's entries.
+  auto append = [&](auto& list, std::size_t k, auto entry) {
+    entry.next = push_head(k, static_cast<int>(list.size()));
+    list.push_back(entry);
+  };
   auto take = [&](int q, Cycle from, Cycle to) {
-    const int next = push_head(static_cast<std::size_t>(q), static_cast<int>(taken.size()));
-    taken.push_back({from, to, next});
+    append(taken, static_cast<std::size_t>(q), Taken{from, to, -1});
   };
   // May a VXM op landing at `landing` and holding until `hold_end` use this ALU's register?
   auto register_free = [&](int alu, Cycle landing, Cycle hold_end, bool holds) {
@@ -278,8 +283,7 @@ bool TspSchedule::fits(const Chain& chain, Cycle anchor, Placement& out, Cycle& 
     out.op_queue_index[i] = chosen;
     if (vxm) {
       const auto alu = static_cast<std::size_t>(queues_[static_cast<std::size_t>(chosen)].index);
-      const int next = push_head(alu_heads + alu, static_cast<int>(alu_taken.size()));
-      alu_taken.push_back({landing, hold_end, next});
+      append(alu_taken, alu_heads + alu, AluTaken{landing, hold_end, -1});
     }
     take(chosen, issue, issue + op.occupancy);
     for (QueueId extra : op.also_busy) take(queue_index(extra), issue, issue + op.occupancy);
@@ -299,8 +303,7 @@ bool TspSchedule::fits(const Chain& chain, Cycle anchor, Placement& out, Cycle& 
         if (t.cycle == cycle && (t.write == op.mem_write || t.bank == op.mem_bank)) return false;
         m = t.next;
       }
-      const int next = push_head(slice_head, static_cast<int>(mem_taken.size()));
-      mem_taken.push_back({cycle, op.mem_write, op.mem_bank, next});
+      append(mem_taken, slice_head, MemTaken{cycle, op.mem_write, op.mem_bank, -1});
     }
   }
   const int positions = config_.positions();
@@ -338,9 +341,7 @@ bool TspSchedule::fits(const Chain& chain, Cycle anchor, Placement& out, Cycle& 
       const auto [lo, hi] =
           travel_interval(value.direction, value.from_pos[static_cast<std::size_t>(k)],
                           value.to_pos[static_cast<std::size_t>(k)], positions);
-      const int next =
-          push_head(stream_head(value.direction, found + k), static_cast<int>(stream_taken.size()));
-      stream_taken.push_back({diag, lo, hi, next});
+      append(stream_taken, stream_head(value.direction, found + k), StreamTaken{diag, lo, hi, -1});
     }
   }
   return true;
@@ -411,15 +412,7 @@ void TspSchedule::commit(const Chain& chain, const Placement& placement) {
     span_last_ = std::max(span_last_, issue + timing.skew_cycles + timing.func_delay_cycles);
     ++instruction_count_;
     if (instr.opcode == Opcode::abc) abc_plane_cycles_ += instr.dtype == DType::f16 ? 2 : 1;
-    TSPEMU_ASSERT(!instr.where.known(), "a compiled instruction with a source location");
-    Emitted& e = emitted_[static_cast<std::size_t>(q)].emplace_back();
-    e.opcode = instr.opcode;
-    e.dtype = instr.dtype;
-    e.src_dtype = instr.src_dtype;
-    e.saturate = instr.saturate;
-    e.operand_count = instr.operand_count;
-    std::copy(std::begin(instr.operands), std::end(instr.operands), e.operands.begin());
-    e.issue_cycle = instr.issue_cycle;
+    emitted_[static_cast<std::size_t>(q)].push_back(Emitted::of(instr));
     emitted_ops_[static_cast<std::size_t>(q)].push_back(current_op_);
   }
 }
@@ -515,6 +508,31 @@ Placement TspSchedule::place(const Chain& chain, Cycle earliest) {
   return placement;
 }
 
+TspSchedule::Emitted TspSchedule::Emitted::of(const Instruction& instr) {
+  TSPEMU_ASSERT(!instr.where.known(), "a compiled instruction with a source location");
+  Emitted e;
+  e.opcode = instr.opcode;
+  e.dtype = instr.dtype;
+  e.src_dtype = instr.src_dtype;
+  e.saturate = instr.saturate;
+  e.operand_count = instr.operand_count;
+  std::copy(std::begin(instr.operands), std::end(instr.operands), e.operands.begin());
+  e.issue_cycle = instr.issue_cycle;
+  return e;
+}
+
+Instruction TspSchedule::Emitted::instruction() const {
+  Instruction instr;
+  instr.opcode = opcode;
+  instr.dtype = dtype;
+  instr.src_dtype = src_dtype;
+  instr.saturate = saturate;
+  instr.operand_count = operand_count;
+  std::copy(operands.begin(), operands.end(), std::begin(instr.operands));
+  instr.issue_cycle = issue_cycle;
+  return instr;
+}
+
 TspProgram TspSchedule::finish(std::vector<std::vector<std::int32_t>>* ops) {
   TSPEMU_ASSERT(!finished_, "TspSchedule::finish twice");
   finished_ = true;
@@ -542,15 +560,7 @@ TspProgram TspSchedule::finish(std::vector<std::vector<std::int32_t>>* ops) {
     std::vector<std::int32_t> queue_ops;
     queue_ops.reserve(order.size());
     for (const std::size_t i : order) {
-      const Emitted& e = emitted_[q][i];
-      Instruction& instr = queue.instructions.emplace_back();
-      instr.opcode = e.opcode;
-      instr.dtype = e.dtype;
-      instr.src_dtype = e.src_dtype;
-      instr.saturate = e.saturate;
-      instr.operand_count = e.operand_count;
-      std::copy(e.operands.begin(), e.operands.end(), std::begin(instr.operands));
-      instr.issue_cycle = e.issue_cycle;
+      queue.instructions.push_back(emitted_[q][i].instruction());
       queue_ops.push_back(emitted_ops_[q][i]);
     }
     release(emitted_[q]);  // this queue's memory back before the next one's copy
@@ -563,7 +573,6 @@ TspProgram TspSchedule::finish(std::vector<std::vector<std::int32_t>>* ops) {
   }
   release(data_);
   program.maps = std::move(maps_);
-  release(maps_);
   return program;
 }
 

@@ -214,6 +214,7 @@ class TspSchedule {
   std::vector<QueueId> queues_;  // all_queues(shape)
   // queue_index() as a table: (kind, hemisphere, index) -> index into queues_, or -1.
   [[nodiscard]] std::size_t lookup_key(QueueId queue) const;
+  static constexpr int kQueueKinds = static_cast<int>(QueueKind::c2c) + 1;
   int queue_stride_ = 0;
   std::vector<std::int32_t> queue_lookup_;
   // fits()'s scratch (lower/tsp_schedule.cpp): what the current try has taken, as lists per queue,
@@ -282,6 +283,8 @@ class TspSchedule {
     std::uint8_t operand_count = 0;
     std::array<Operand, kMaxOperands> operands{};
     Cycle issue_cycle = -1;
+    [[nodiscard]] static Emitted of(const Instruction& instr);
+    [[nodiscard]] Instruction instruction() const;
   };
   std::vector<std::vector<Emitted>> emitted_;           // per queue index
   std::vector<std::vector<std::int32_t>> emitted_ops_;  // per queue index: each one's graph op

@@ -33,3 +33,22 @@ bench_arguments() {
   # shellcheck disable=SC2034  # read by the scripts that source this file
   OUT=$(realpath -m "$2")
 }
+
+# bench_need_gnu_time: exits 2 unless GNU time is at /usr/bin/time (what timed uses).
+bench_need_gnu_time() {
+  [[ -x /usr/bin/time ]] || { echo "$0: needs GNU time at /usr/bin/time (apt-get install time)" >&2; exit 2; }
+}
+
+# timed LABEL CMD...: runs CMD under GNU time and timeout $TIMEOUT, its output
+# in $OUT/LABEL.log; sets WALL (s), RSS_MB and OUTPUT; returns its code.
+# shellcheck disable=SC2034  # WALL, RSS_MB and OUTPUT are read by the scripts that source this
+timed() {
+  local label=$1
+  shift
+  local rc=0
+  OUTPUT=$(/usr/bin/time -o "$OUT/$label.time" -f "%e %M" timeout "$TIMEOUT" "$@" 2>&1) || rc=$?
+  read -r WALL RSS_KB <"$OUT/$label.time" || { WALL="?"; RSS_KB=0; }
+  RSS_MB=$((RSS_KB / 1024))
+  echo "$OUTPUT" >"$OUT/$label.log"
+  return $rc
+}

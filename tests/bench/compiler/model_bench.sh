@@ -21,22 +21,12 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
 # shellcheck source=tests/bench/compiler/bench_lib.sh
 source "$ROOT/tests/bench/compiler/bench_lib.sh"
 bench_arguments "$@"
-[[ -x /usr/bin/time ]] || { echo "$0: needs GNU time at /usr/bin/time (apt-get install time)" >&2; exit 2; }
+bench_need_gnu_time
 TIMEOUT=${BENCH_TIMEOUT:-1800}
 LAYERS=${MODEL_BENCH_LAYERS:-1}
 mkdir -p "$OUT"
 RESULTS="$OUT/results.md"
 : >"$RESULTS"
-
-# timed LABEL CMD...: runs CMD under timeout and GNU time; sets SECONDS_TAKEN, PEAK_MIB, STATUS.
-timed() {
-  local label=$1
-  shift
-  /usr/bin/time -f "%e %M" -o "$OUT/$label.time" timeout "$TIMEOUT" "$@" >"$OUT/$label.log" 2>&1
-  STATUS=$?
-  read -r SECONDS_TAKEN kib <"$OUT/$label.time" || { SECONDS_TAKEN="?"; kib=0; }
-  PEAK_MIB=$((${kib:-0} / 1024))
-}
 
 say "| card | layers | compile s | compile peak MiB | instructions | bundle MiB | predicted cycles | run cycles | run s | run peak MiB | baseline compile s | baseline peak MiB | bundles |"
 say "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
@@ -46,29 +36,33 @@ for spec in bert_large:node llama2_7b:rack llama2_70b:system-8; do
   cut="$OUT/${card}_l$LAYERS.toml"
   sed -e "s/^layers = .*/layers = $LAYERS/" -e "s/^pipeline_stages = .*/pipeline_stages = 1/" \
     -e "s/^name = \"\(.*\)\"/name = \"\1_l$LAYERS\"/" "$ROOT/programs/models/$card.toml" >"$cut"
+  status=0
   timed "$card.compile" "$TSPEMU" compile "$cut" --topology "$topo" -o "$OUT/$card.tspb" \
-    --report "$OUT/$card.compile.json"
-  if [[ $STATUS -ne 0 ]]; then
-    say "| $card | $LAYERS | failed (exit $STATUS after $SECONDS_TAKEN s): $(tail -1 "$OUT/$card.compile.log") |"
+    --report "$OUT/$card.compile.json" || status=$?
+  if [[ $status -ne 0 ]]; then
+    say "| $card | $LAYERS | failed (exit $status after $WALL s): $(tail -1 "$OUT/$card.compile.log") |"
     continue
   fi
-  compile_s=$SECONDS_TAKEN compile_mib=$PEAK_MIB
+  compile_s=$WALL compile_mib=$RSS_MB
   base_s="" base_mib="" same=""
   if [[ -n $BASE ]]; then
-    timed "$card.baseline" "$BASE" compile "$cut" --topology "$topo" -o "$OUT/$card.baseline.tspb"
-    base_s=$SECONDS_TAKEN base_mib=$PEAK_MIB
-    if [[ $STATUS -ne 0 ]]; then
-      same="baseline failed (exit $STATUS)"
+    status=0
+    timed "$card.baseline" "$BASE" compile "$cut" --topology "$topo" -o "$OUT/$card.baseline.tspb" ||
+      status=$?
+    base_s=$WALL base_mib=$RSS_MB
+    if [[ $status -ne 0 ]]; then
+      same="baseline failed (exit $status)"
     elif cmp -s "$OUT/$card.tspb" "$OUT/$card.baseline.tspb"; then
       same="identical"
     else
       same="DIFFERENT"
     fi
   fi
+  status=0
   timed "$card.run" "$TSPEMU" run "$OUT/$card.tspb" --topology "$topo" --local --timing-only -q \
-    --report "$OUT/$card.run.json"
+    --report "$OUT/$card.run.json" || status=$?
   run_cycles=$(json "$OUT/$card.run.json" cycles)
-  [[ $STATUS -eq 0 ]] || run_cycles="failed (exit $STATUS)"
+  [[ $status -eq 0 ]] || run_cycles="failed (exit $status)"
   bundle_mib=$(($(stat -c %s "$OUT/$card.tspb") / 1048576))
-  say "| $card | $LAYERS | $compile_s | $compile_mib | $(json "$OUT/$card.compile.json" instructions) | $bundle_mib | $(json "$OUT/$card.compile.json" predicted_cycles) | $run_cycles | $SECONDS_TAKEN | $PEAK_MIB | $base_s | $base_mib | $same |"
+  say "| $card | $LAYERS | $compile_s | $compile_mib | $(json "$OUT/$card.compile.json" instructions) | $bundle_mib | $(json "$OUT/$card.compile.json" predicted_cycles) | $run_cycles | $WALL | $RSS_MB | $base_s | $base_mib | $same |"
 done

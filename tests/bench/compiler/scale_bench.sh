@@ -23,7 +23,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
 # shellcheck source=tests/bench/compiler/bench_lib.sh
 source "$ROOT/tests/bench/compiler/bench_lib.sh"
 bench_arguments "$@"
-[[ -x /usr/bin/time ]] || { echo "$0: needs GNU time at /usr/bin/time (apt-get install time)" >&2; exit 2; }
+bench_need_gnu_time
 TIMEOUT=${BENCH_TIMEOUT:-900}
 mkdir -p "$OUT"
 RESULTS="$OUT/results.md"
@@ -51,18 +51,6 @@ output = "sum"
 [outputs]
 names = ["sum"]
 EOF
-}
-
-# timed LABEL CMD...: runs CMD under GNU time; sets WALL (s), RSS_MB and OUTPUT; returns its code.
-timed() {
-  local label=$1
-  shift
-  local rc=0
-  OUTPUT=$(/usr/bin/time -o "$OUT/$label.time" -f "%e %M" timeout "$TIMEOUT" "$@" 2>&1) || rc=$?
-  read -r WALL RSS_KB <"$OUT/$label.time" || { WALL="?"; RSS_KB=0; }
-  RSS_MB=$((RSS_KB / 1024))
-  echo "$OUTPUT" >"$OUT/$label.log"
-  return $rc
 }
 
 cycles_of() { sed -n 's/^predicted cycles: \([0-9]*\)$/\1/p' <<<"$1"; }
